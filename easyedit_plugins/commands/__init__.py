@@ -1,0 +1,1 @@
+"""One module per ``easyedit-plugins`` command (see :mod:`easyedit_plugins.cli`)."""

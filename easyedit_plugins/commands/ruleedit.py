@@ -1,0 +1,89 @@
+"""Run RuleEdit-200 end to end with any registered editing method: every rule edited on the
+unedited model, evaluated before and after, one DMLE-layout metrics_rule_<id>.json per rule,
+and a summary table (summary.md, summary.json). An interrupted run resumes where it stopped
+when started again with the same --out; other settings are refused. The model loads from
+hparams.model_name, from local files only."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+import yaml
+
+from ..evaluation import AUTO_JUDGE
+from ..hparams import HyperParamsError
+from ..runners import (
+    EvaluationSettings,
+    ManifestMismatch,
+    ModelLoadError,
+    RuleSelectionError,
+    UnknownMethodError,
+    run_ruleedit,
+)
+from ..runners.summary import summary_markdown
+
+
+def parse_method_kwargs(items: list[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` items (each VALUE read as YAML: ``5``, ``1e-3``, ``[4, 5]``), or one
+    mapping (``'{"v_lr": 0.1}'``)."""
+    kwargs: dict[str, Any] = {}
+    for item in items:
+        if item.lstrip().startswith("{"):
+            value = yaml.safe_load(item)
+            if not isinstance(value, dict):
+                raise argparse.ArgumentTypeError(f"--method-kwargs {item!r} is not a mapping")
+            kwargs.update(value)
+            continue
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise argparse.ArgumentTypeError(f"--method-kwargs expects KEY=VALUE or a mapping, got {item!r}")
+        kwargs[key.strip()] = yaml.safe_load(text)
+    return kwargs
+
+
+def _rule_ids(items: list[str] | None) -> list[str] | None:
+    if items is None:
+        return None
+    return [part for item in items for part in item.replace(",", " ").split()]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--hparams", required=True, help="hyperparameter file; its alg_name picks the method")
+    parser.add_argument("--data", required=True, help="RuleEdit-200 zip, or the folder of numbered rule folders")
+    parser.add_argument("--out", required=True, help="output folder (resumed if it holds an earlier run)")
+    parser.add_argument("--method-kwargs", nargs="+", default=[], metavar="KEY=VALUE",
+                        help="override hyperparameters: KEY=VALUE items (values read as YAML) or one JSON mapping")
+    parser.add_argument("--limit", type=int, help="only the first N selected rules")
+    parser.add_argument("--rules", nargs="+", metavar="ID", help="only these rule ids (space or comma separated)")
+    parser.add_argument("--judge", default=AUTO_JUDGE,
+                        help="judge of every answer: auto (default), exact, numeric, symbolic or squad_exact")
+    parser.add_argument("--no-pre", action="store_true", help="skip the evaluation of the unedited model")
+    parser.add_argument("--eval-batch-size", type=int, default=8, help="prompts per generation batch (default 8)")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        method_kwargs = parse_method_kwargs(args.method_kwargs)
+        report = run_ruleedit(
+            args.hparams, args.data, args.out,
+            method_kwargs=method_kwargs,
+            rule_ids=_rule_ids(args.rules),
+            limit=args.limit,
+            settings=EvaluationSettings(judge=args.judge, pre=not args.no_pre, batch_size=args.eval_batch_size),
+            show_progress=not args.no_progress,
+        )
+    except (argparse.ArgumentTypeError, HyperParamsError, ManifestMismatch, ModelLoadError, RuleSelectionError,
+            UnknownMethodError, ValueError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(summary_markdown(report.summary))
+    print(f"results: {report.out_dir}")
+    for rule_id, message in report.failed.items():
+        print(f"rule {rule_id} failed: {message}", file=sys.stderr)
+    if report.summary.get("mean_seconds_per_rule"):
+        print("mean seconds per rule: " + json.dumps(report.summary["mean_seconds_per_rule"]))
+    return 1 if report.failed else 0

@@ -1,0 +1,148 @@
+"""Generation-based evaluation of rule edits, prompt by prompt, as the DMLE authors grade it.
+
+For every prompt of a request the model generates greedily, with DMLE's budget: three times the
+target's token count for the edit, rephrase, Instance and Rule prompts, and the gold answer's
+token count for the locality prompts (DMLE generates more but keeps only that many tokens).
+The answer is then taken from the generation (:func:`~.text.answer_span`) and judged:
+
+=================  ================================  =========================================
+metric             prompts                           graded against
+=================  ================================  =========================================
+``rewrite``        ``prompt``                        ``target_new``
+``rephrase``       ``rephrase_prompt``               ``target_new``
+``neighborhood``   ``locality.neighborhood.prompt``  its gold ``ground_truth``
+``distracting``    ``locality.distracting.prompt``   its gold ``ground_truth``
+``Instance``       ``portability.Instance.prompt``   the edited instance answers
+``Rule``           ``portability.Rule.prompt``       the edited answers of the other forms
+=================  ================================  =========================================
+
+DMLE grades the whole generation with a chat model told to accept answers that *include* the
+right formula or value, or, without one, by SQuAD-normalised exact match of the whole
+generation (which fails whenever the model keeps talking, and cannot tell ``+`` from ``*``).
+Here the answer span is judged, by default with ``auto`` (numbers, formulas and sentences each
+by their own deterministic judge); ``judge_kind="squad_exact"`` on the span, or ``"llm"`` with
+your own judge, are the closer stand-ins for the two DMLE modes.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
+
+from tqdm.auto import tqdm
+
+from .generation import BUDGET_FACTOR, generation_budget, greedy_generate
+from .judges import AUTO_JUDGE, auto_kind, judge
+from .text import answer_span
+
+logger = logging.getLogger(__name__)
+
+METRICS = ("rewrite", "rephrase", "neighborhood", "distracting", "Instance", "Rule")
+LOCALITY_METRICS = ("neighborhood", "distracting")
+PORTABILITY_METRICS = ("Instance", "Rule")
+#: Locality generations are cut to the gold answer's length, as in DMLE.
+LOCALITY_BUDGET_FACTOR = 1
+
+
+@dataclass(frozen=True)
+class PromptResult:
+    """The verdict on one evaluation prompt of one case.
+
+    ``index`` is the prompt's position in its list (0 for ``rewrite``/``rephrase``); ``judge``
+    is the judge that decided (``auto`` resolved to the kind it chose); ``repeats_edit_prompt``
+    is set for Rule prompts that are word for word another case's edit prompt.
+    """
+
+    rule_id: str
+    case_id: int
+    form: str
+    metric: str
+    index: int
+    prompt: str
+    target: str
+    generation: str
+    answer: str
+    judge: str
+    correct: bool
+    repeats_edit_prompt: bool = False
+
+
+@dataclass(frozen=True)
+class _Item:
+    request: int
+    metric: str
+    index: int
+    prompt: str
+    target: str
+    repeats_edit_prompt: bool
+
+
+def _as_list(value: str | Sequence[str]) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _items(position: int, request: dict[str, Any]) -> list[_Item]:
+    items = [_Item(position, "rewrite", 0, request["prompt"], request["target_new"], False)]
+    if request.get("rephrase_prompt"):
+        items.append(_Item(position, "rephrase", 0, request["rephrase_prompt"], request["target_new"], False))
+    sections = [(m, request.get("locality", {}).get(m)) for m in LOCALITY_METRICS]
+    sections += [(m, request.get("portability", {}).get(m)) for m in PORTABILITY_METRICS]
+    repeats = list(request.get("rule_prompt_repeats_edit_prompt", []))
+    for metric, section in sections:
+        if not section:
+            continue
+        prompts, targets = _as_list(section["prompt"]), _as_list(section["ground_truth"])
+        for index, (prompt, target) in enumerate(zip(prompts, targets)):
+            repeated = metric == "Rule" and index < len(repeats) and bool(repeats[index])
+            items.append(_Item(position, metric, index, prompt, target, repeated))
+    return items
+
+
+def evaluate_requests(
+    model: Any,
+    tok: Any,
+    requests: Iterable[dict[str, Any]],
+    *,
+    judge_kind: str = AUTO_JUDGE,
+    batch_size: int = 8,
+    show_progress: bool = True,
+) -> list[PromptResult]:
+    """Generate for and judge every evaluation prompt of ``requests`` (RuleEdit requests as
+    :mod:`easyedit_plugins.data` builds them: they carry ``rule_id``, ``case_id`` and
+    ``form``). Returns one result per prompt, request by request."""
+    requests = list(requests)
+    items = [item for position, request in enumerate(requests) for item in _items(position, request)]
+    factors = [LOCALITY_BUDGET_FACTOR if item.metric in LOCALITY_METRICS else BUDGET_FACTOR for item in items]
+    budgets = [generation_budget(tok, item.target, factor) for item, factor in zip(items, factors)]
+    generations: list[str] = []
+    with tqdm(total=len(items), desc="Generating", unit="prompt", disable=not show_progress) as progress:
+        for start in range(0, len(items), batch_size):
+            stop = start + batch_size
+            generations += greedy_generate(
+                model, tok, [item.prompt for item in items[start:stop]], budgets[start:stop], batch_size=batch_size
+            )
+            progress.update(len(items[start:stop]))
+    results = []
+    for item, generation in zip(items, generations):
+        request = requests[item.request]
+        answer = answer_span(generation)
+        used = auto_kind(item.target) if judge_kind == AUTO_JUDGE else judge_kind
+        results.append(
+            PromptResult(
+                rule_id=str(request["rule_id"]),
+                case_id=int(request["case_id"]),
+                form=str(request["form"]),
+                metric=item.metric,
+                index=item.index,
+                prompt=item.prompt,
+                target=item.target,
+                generation=generation,
+                answer=answer,
+                judge=used,
+                correct=judge(used, answer, item.target, question=item.prompt),
+                repeats_edit_prompt=item.repeats_edit_prompt,
+            )
+        )
+    logger.info("judged %d prompts of %d requests", len(results), len(requests))
+    return results

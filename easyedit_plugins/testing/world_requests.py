@@ -1,0 +1,150 @@
+"""EasyEdit edit requests made from the miniature world's facts and rules.
+
+An edit can only be judged on what the model knew before it: efficacy needs a prompt whose
+answer the edit must overturn, generalisation a paraphrase the model answers the same way, and
+locality neighbours the model answers correctly. Given a ``knows`` predicate (greedy accuracy of
+the trained model, see :meth:`WorldModel.knows`), the builders below use only prompts the model
+answers correctly; without one they trust the training data.
+
+Requests are plain dicts in EasyEdit's format (``prompt``, ``subject``, ``target_new``,
+``ground_truth``, ``rephrase_prompt``, ``locality`` and ``portability`` as
+``{key: {'prompt': [...], 'ground_truth': [...]}}``), deterministic for a seed.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any, Callable, Sequence
+
+from .world_data import RULE_FORMS, RULE_TEMPLATES, Fact, FactPrompt, Rule, RulePrompt, World, answer_of
+
+#: Greedy-accuracy predicate: for each ``(prompt, answer)``, does the model answer it?
+Knows = Callable[[Sequence[tuple[str, str]]], list[bool]]
+
+Request = dict[str, Any]
+
+
+def _known_prompts(prompts: Sequence[FactPrompt | RulePrompt], knows: Knows | None) -> set[str]:
+    if knows is None:
+        return {p.prompt for p in prompts}
+    verdicts = knows([(p.prompt, p.answer) for p in prompts])
+    return {p.prompt for p, known in zip(prompts, verdicts) if known}
+
+
+def _neighbourhood(prompts: Sequence[FactPrompt | RulePrompt]) -> dict[str, dict[str, list[str]]]:
+    return {"neighborhood": {"prompt": [p.prompt for p in prompts], "ground_truth": [p.answer for p in prompts]}}
+
+
+def fact_requests(world: World, count: int, seed: int = 0, knows: Knows | None = None,
+                  neighbours: int = 2) -> list[Request]:
+    """``count`` counterfactual edits of facts of ``count`` different subjects.
+
+    Each request's prompt and rephrase are two different TRAINED templates of the fact (never a
+    held-out pair); ``target_new`` is another object of the same relation. Locality prompts are
+    facts of the same relation about subjects outside the batch, preferring subjects that share
+    the edited fact's object: the facts an over-broad edit is most likely to drag along.
+    """
+    rng = random.Random(f"fact-requests:{seed}")
+    known = _known_prompts(world.trained_fact_prompts, knows)
+    usable = {fact: [p for p in world.prompts_of(fact, held_out=False) if p.prompt in known] for fact in world.facts}
+    candidates = [fact for fact, prompts in usable.items() if len(prompts) >= 2]
+    rng.shuffle(candidates)
+    chosen: list[Fact] = []
+    for fact in candidates:
+        if len(chosen) == count:
+            break
+        if all(fact.subject != other.subject for other in chosen):
+            chosen.append(fact)
+    if len(chosen) < count:
+        raise ValueError(f"the world has only {len(chosen)} usable facts of distinct subjects; asked for {count}")
+    edited_subjects = {fact.subject for fact in chosen}
+    requests = []
+    for case_id, fact in enumerate(chosen):
+        prompt, rephrase = rng.sample(usable[fact], 2)
+        others = [o for o in world.relation(fact.relation).objects if o != fact.object]
+        requests.append({
+            "case_id": case_id,
+            "prompt": prompt.prompt,
+            "subject": fact.subject,
+            "target_new": rng.choice(others),
+            "ground_truth": fact.object,
+            "rephrase_prompt": rephrase.prompt,
+            "locality": _neighbourhood(_fact_neighbours(world, fact, usable, edited_subjects, neighbours, rng)),
+            "portability": {},
+        })
+    return requests
+
+
+def _fact_neighbours(world: World, fact: Fact, usable: dict[Fact, list[FactPrompt]], excluded: set[str],
+                     count: int, rng: random.Random) -> list[FactPrompt]:
+    pool = [f for f in world.facts if f.relation == fact.relation and f.subject not in excluded and usable[f]]
+    rng.shuffle(pool)
+    pool.sort(key=lambda f: f.object != fact.object)  # stable: same object first, shuffled within
+    return [rng.choice(usable[f]) for f in pool[:count]]
+
+
+def rule_requests(world: World, seed: int = 0, knows: Knows | None = None, rules: Sequence[int] | None = None,
+                  instances: int = 4, neighbours: int = 2) -> list[Request]:
+    """Three requests per rule, one per RuleEdit form, all teaching the same counterfactual rule.
+
+    Every request carries ``form`` ('formula', 'description' or 'instance') and ``rule_id``;
+    ``portability['Instance']`` asks up to ``instances`` other worked instances, graded against
+    the NEW rule's results, and ``portability['Rule_Understanding']`` asks the rule's other
+    forms, graded against the new rule. Instances are drawn from those the model knows (under
+    both templates) and whose result the new rule changes. A rule is used when the model knows
+    its formula and description and at least two such instances; ``rules`` (ids) restricts the
+    choice, and naming a rule that is not usable is an error.
+    """
+    rng = random.Random(f"rule-requests:{seed}")
+    all_prompts = [p for rule in world.rules for form in RULE_FORMS for p in world.rule_prompts(rule, form)]
+    known = _known_prompts(all_prompts, knows)
+    requests: list[Request] = []
+    for rule in world.rules if rules is None else [world.rules[rule_id] for rule_id in rules]:
+        altered = rule.altered(rng)
+        statements_known = all(p.prompt in known for form in ("formula", "description")
+                                for p in world.rule_prompts(rule, form))
+        differing = [ops for ops in world.instance_operands if rule.value(*ops) != altered.value(*ops)
+                     and all(RulePrompt(rule, "instance", t, ops).prompt in known for t in RULE_TEMPLATES["instance"])]
+        if not statements_known or len(differing) < 2:
+            if rules is not None:
+                raise ValueError(f"rule {rule.rule_id} ({rule.name!r}) is not usable: the model does not know "
+                                 f"its formula and description, or fewer than two instances the edit changes")
+            continue
+        edited_instance, *other_instances = rng.sample(differing, min(len(differing), instances + 1))
+        neighbours_by_form = {form: _rule_neighbours(world, rule, form, known, neighbours, rng) for form in RULE_FORMS}
+        for form in RULE_FORMS:
+            operands = edited_instance if form == "instance" else None
+            prompt, rephrase = (RulePrompt(rule, form, template, operands) for template in RULE_TEMPLATES[form])
+            understanding = [f for f in RULE_FORMS if f not in (form, "instance")]
+            requests.append({
+                "case_id": len(requests),
+                "rule_id": rule.rule_id,
+                "form": form,
+                "prompt": prompt.prompt,
+                "subject": rule.name,
+                "target_new": answer_of(altered, form, operands),
+                "ground_truth": prompt.answer,
+                "rephrase_prompt": rephrase.prompt,
+                "locality": _neighbourhood(neighbours_by_form[form]),
+                "portability": {
+                    "Instance": {
+                        "prompt": [RulePrompt(rule, "instance", RULE_TEMPLATES["instance"][0], ops).prompt
+                                   for ops in other_instances],
+                        "ground_truth": [answer_of(altered, "instance", ops) for ops in other_instances],
+                    },
+                    "Rule_Understanding": {
+                        "prompt": [RulePrompt(rule, f, RULE_TEMPLATES[f][0]).prompt for f in understanding],
+                        "ground_truth": [answer_of(altered, f) for f in understanding],
+                    },
+                },
+            })
+    return requests
+
+
+def _rule_neighbours(world: World, rule: Rule, form: str, known: set[str], count: int,
+                     rng: random.Random) -> list[RulePrompt]:
+    """Known prompts of the same form about other rules (their answers must not change)."""
+    pool = [p for other in world.rules if other.rule_id != rule.rule_id
+            for p in world.rule_prompts(other, form) if p.prompt in known]
+    return rng.sample(pool, min(count, len(pool)))
+
