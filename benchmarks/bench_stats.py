@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import time
 from typing import Callable
 
 import torch
@@ -30,6 +29,7 @@ from easyedit_plugins.core.archspec import arch_spec
 from easyedit_plugins.core.hooks import observe_inputs
 from easyedit_plugins.core.stats import SecondMomentAccumulator, collect_second_moments, padded_batches
 from easyedit_plugins.testing import tiny_model
+from timing import timed
 
 WORDS = (
     "the capital of france is paris rome tokyo berlin river flows through city company was founded by "
@@ -42,24 +42,6 @@ WORDS = (
 def synthetic_corpus(samples: int, words_per_sample: int, seed: int = 0) -> list[str]:
     rng = random.Random(seed)
     return [" ".join(rng.choice(WORDS) for _ in range(words_per_sample)) for _ in range(samples)]
-
-
-def timed(functions: dict[str, Callable[[], object]], repeats: int) -> tuple[dict[str, float], dict[str, float], dict[str, object]]:
-    """Best wall-clock and best process CPU time of each function over ``repeats`` rounds.
-
-    The functions run interleaved (a, b, c, a, b, c, ...) so a change in machine load affects
-    all of them alike.
-    """
-    wall = {name: float("inf") for name in functions}
-    cpu = dict(wall)
-    results: dict[str, object] = {}
-    for _ in range(repeats):
-        for name, function in functions.items():
-            wall_start, cpu_start = time.perf_counter(), time.process_time()
-            results[name] = function()
-            wall[name] = min(wall[name], time.perf_counter() - wall_start)
-            cpu[name] = min(cpu[name], time.process_time() - cpu_start)
-    return wall, cpu, results
 
 
 def main() -> None:

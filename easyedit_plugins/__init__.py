@@ -24,13 +24,16 @@ from .host import (
     hookimpl,
     install,
 )
-from .host.builtin import BLUE_METHOD, PAC_METHOD
+from .host.builtin import BLUE_METHOD, DMLE_METHOD, PAC_METHOD
 from .host.install import apply_function
 from .methods.blue import BLUEHyperParams
+from .methods.dmle import DMLEHyperParams
+from .methods.lga import LGAHyperParams, lga_scores, lga_select_layers, run_lga
 from .methods.pac import PACHyperParams
 
 #: EasyEdit ``apply`` functions (what ``ALG_DICT`` holds after :func:`install`).
 apply_blue_to_model = apply_function(BLUE_METHOD)
+apply_dmle_to_model = apply_function(DMLE_METHOD)
 apply_pac_to_model = apply_function(PAC_METHOD)
 
 __version__ = "0.1.0"
@@ -39,8 +42,11 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
     "BLUEHyperParams",
+    "DMLEHyperParams",
+    "LGAHyperParams",
     "PACHyperParams",
     "apply_blue_to_model",
+    "apply_dmle_to_model",
     "apply_pac_to_model",
     "DatasetSpec",
     "EditOutcome",
@@ -55,4 +61,7 @@ __all__ = [
     "get_registry",
     "hookimpl",
     "install",
+    "lga_scores",
+    "lga_select_layers",
+    "run_lga",
 ]

@@ -16,6 +16,7 @@ from . import __version__
 
 #: command name -> (module under easyedit_plugins.commands, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("demo", "edit the trained miniature world with every method and show the result (offline)"),
     "plugins": ("plugins", "list every registered method, dataset, evaluator and layer selector"),
     "world": ("world", "build (train) or inspect the miniature world model"),
     "stats": ("stats", "compute covariance statistics of MLP keys from a local corpus"),

@@ -144,7 +144,8 @@ def _coerce(value: Any, tp: Any) -> tuple[bool, Any]:
     return True, value
 
 
-def _read_mapping(path: Path) -> dict[str, Any]:
+def read_hparams_file(path: Path) -> dict[str, Any]:
+    """The mapping in a ``.yaml``/``.yml``/``.json`` file; errors name the file."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -199,7 +200,7 @@ class PluginHyperParams(hyperparams_base()):  # type: ignore[misc]
         path = Path(path)
         if path.suffix not in (".yaml", ".yml", ".json"):
             path = path.with_name(path.name + ".yaml")
-        return cls.from_dict(_read_mapping(path), source=str(path))
+        return cls.from_dict(read_hparams_file(path), source=str(path))
 
     @classmethod
     def from_dict(cls: type[H], config: dict[str, Any], source: str | None = None) -> H:

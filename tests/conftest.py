@@ -13,12 +13,10 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 import torch
 from hypothesis import HealthCheck, settings
-from torch.overrides import TorchFunctionMode
 
 _SRC = os.environ.get("EASYEDIT_SRC")
 if _SRC:
@@ -36,6 +34,14 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 PLUGIN_PACKAGE = Path(__file__).parent / "plugin_pkg"
+
+
+@pytest.fixture(scope="session")
+def world_factory():
+    """Loads the trained ``test`` world model (trained once per machine, cached), a fresh copy per call."""
+    from easyedit_plugins.testing.world import world_model_factory
+
+    return world_model_factory("test", "gpt2")
 
 
 @pytest.fixture(scope="session")
@@ -76,42 +82,13 @@ def toy_plugin(tmp_path_factory):
     return registry
 
 
-def _is_cuda(device: Any) -> bool:
-    if isinstance(device, torch.device):
-        return device.type == "cuda"
-    if isinstance(device, str):
-        return device == "cuda" or device.startswith("cuda:")
-    return isinstance(device, int) and not isinstance(device, bool)  # Tensor.to(0) means cuda:0
-
-
-class LegacyCudaToCpu(TorchFunctionMode):
-    """Sends the 2023 EasyEdit release's hard-coded ``cuda:{device}`` to the CPU.
-
-    That release moves the model, every tokenized batch and every restored weight to
-    ``f"cuda:{hparams.device}"`` and cannot run on a machine without a GPU. While this mode is
-    active, any CUDA device given to ``Tensor.to`` (string, ``torch.device`` or int) or as a
-    ``device=`` argument becomes ``"cpu"`` and ``Tensor.cuda()`` does nothing. It changes
-    where tensors live, nothing else; the 2026 editor runs on the CPU without it.
-    """
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        kwargs = dict(kwargs or {})
-        name = getattr(func, "__name__", "")
-        if name == "cuda":
-            return args[0]
-        if name == "to":
-            args = (args[0],) + tuple("cpu" if _is_cuda(a) else a for a in args[1:])
-        if "device" in kwargs and _is_cuda(kwargs["device"]):
-            kwargs["device"] = "cpu"
-        return func(*args, **kwargs)
-
-
 @pytest.fixture
 def easyedit_on_cpu(easyedit, tmp_path, monkeypatch):
     """Run EasyEdit's editor on the CPU and return the ``device`` value for hparams.
 
     The 2026 editor takes ``device: cpu``. The 2023 release hard-codes ``cuda:{device}``, so for
-    it the test runs inside :class:`LegacyCudaToCpu` with ``device: 0``. Both editors write
+    it the test runs inside :class:`~easyedit_plugins.testing.legacy_cpu.LegacyCudaToCpu`
+    (CUDA device arguments redirected to the CPU) with ``device: 0``. Both editors write
     ``./logs`` and add log handlers on every construction: the test runs in ``tmp_path`` and the
     handlers are removed afterwards.
     """
@@ -120,6 +97,8 @@ def easyedit_on_cpu(easyedit, tmp_path, monkeypatch):
     handlers = list(editor_logger.handlers)
     try:
         if easyedit.generation == "2023":
+            from easyedit_plugins.testing.legacy_cpu import LegacyCudaToCpu
+
             with LegacyCudaToCpu():
                 yield 0
         else:

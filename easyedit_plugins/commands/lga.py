@@ -16,11 +16,12 @@ from typing import Any, get_args
 
 import yaml
 
+from ..core.files import write_text_atomically
 from ..core.fingerprint import model_fingerprint
 from ..host.manager import get_registry
 from ..methods.lga.hparams import LGAHyperParams, OriginalAnswer, RankBy, ScoredWeights, SelectionRule
 from ..methods.lga.proxy import load_proxy_requests
-from ..methods.lga.record import save_selection, write_text_atomically
+from ..methods.lga.record import save_selection
 from ..methods.lga.search import EditTarget, LGAReport, run_lga
 from ..runners.model_loading import load_model
 

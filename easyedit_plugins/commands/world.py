@@ -15,13 +15,14 @@ from ..testing.world_train import WORLD_ARCHES
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    presets = "; ".join(f"{name}: {preset.description}" for name, preset in PRESETS.items()).replace("%", "%%")
     parser.add_argument("--preset", choices=sorted(PRESETS), default="test",
-                        help="world and model size (default: test)")
+                        help=f"world and model size (default: test). {presets}")
     parser.add_argument("--arch", choices=WORLD_ARCHES, default="gpt2", help="model architecture (default: gpt2)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the world, the weights and the data order")
     parser.add_argument("--threads", type=int, default=None,
-                        help="PyTorch CPU threads while training (default: PyTorch's choice; on a busy "
-                             "machine fewer threads than cores is often faster)")
+                        help="PyTorch CPU threads while training (default: the cores the last minute's "
+                             "load left idle; on a busy machine extra threads make training many times slower)")
     parser.add_argument("--no-train", action="store_true", help="fail instead of training when not cached")
     parser.add_argument("--path", action="store_true", help="only print the cache directory, train nothing")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")

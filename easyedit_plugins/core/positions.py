@@ -46,8 +46,9 @@ class Batch:
     def lengths(self) -> torch.Tensor:
         return self.attention_mask.sum(dim=1)
 
-    def as_kwargs(self) -> dict[str, torch.Tensor]:
-        return {"input_ids": self.input_ids, "attention_mask": self.attention_mask}
+    def as_kwargs(self) -> dict[str, Any]:
+        """Model inputs; no KV cache, which nothing here reads."""
+        return {"input_ids": self.input_ids, "attention_mask": self.attention_mask, "use_cache": False}
 
 
 def pad_id(tok: Any) -> int:

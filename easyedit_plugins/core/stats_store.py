@@ -22,10 +22,8 @@ Everything is loaded with ``numpy.load(allow_pickle=False)``.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import struct
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .files import write_atomically
 from .stats import SecondMomentAccumulator
 
 log = logging.getLogger(__name__)
@@ -174,14 +173,7 @@ def save_own(
         "count": np.array(accumulator.count, dtype=np.int64),
         "sum": accumulator.sum.detach().cpu().to(spec.torch_dtype).numpy(),
     }
-    handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False)
-    try:
-        with handle:
-            np.savez(handle, **arrays)
-        os.replace(handle.name, path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
+    write_atomically(path, lambda stream: np.savez(stream, **arrays), binary=True)
     log.info("saved statistics of %s to %s", module, path)
 
 

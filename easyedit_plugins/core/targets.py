@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from .archspec import ArchSpec
 from .context import Templates
 from .hooks import edit_outputs, forward_until
+from .prefix import replay_prefix
 from .positions import continuation_ids, input_device, pad_id, right_padded, subject_last_index, token_ids
 from .requests import EditRequest
 
@@ -173,21 +174,15 @@ def _compute_batch(
     width = model.config.hidden_size
     delta = torch.zeros((n_requests, width), device=edit_device, requires_grad=True)
     optimizer = torch.optim.Adam([delta], lr=options.lr)
-    initial: torch.Tensor | None = None
     kl_initial: torch.Tensor | None = None
     active = torch.ones(n_requests, dtype=torch.bool)
     final_loss = [float("nan")] * n_requests
     steps_taken = [0] * n_requests
 
     def add_delta(name: str, hidden: torch.Tensor) -> torch.Tensor | None:
-        nonlocal initial
         if name == edit_module:
             index = (row_index.to(hidden.device), subject_pos.to(hidden.device))
-            if initial is None:
-                first_rows = [rows.request_of_row.index(r) for r in range(n_requests)]
-                initial = hidden[first_rows, subject_pos[first_rows].to(hidden.device)].detach().clone()
-            shift = torch.zeros_like(hidden)
-            shift = shift.index_put(index, delta[owner.to(delta.device)].to(hidden.dtype))
+            shift = torch.zeros_like(hidden).index_put(index, delta[owner.to(delta.device)].to(hidden.dtype))
             hidden = hidden + shift
         if name == loss_module:
             captured["hidden"] = hidden
@@ -196,48 +191,56 @@ def _compute_batch(
     requires_grad = [p.requires_grad for p in model.parameters()]
     for p in model.parameters():
         p.requires_grad_(False)
+    inputs = batch.as_kwargs()
+    names = [edit_module] if edit_module == loss_module else [edit_module, loss_module]
     try:
-        for step in range(options.steps):
-            captured: dict[str, torch.Tensor] = {}
-            optimizer.zero_grad()
-            names = [edit_module] if edit_module == loss_module else [edit_module, loss_module]
-            with edit_outputs(model, names, add_delta):
-                forward_until(model, loss_module, batch.as_kwargs())
-            hidden = captured["hidden"]
-            read_hidden = hidden[torch.tensor(read_rows, device=hidden.device), torch.tensor(read_pos, device=hidden.device)]
-            log_probs = read_logits(final_norm(read_hidden)).float().log_softmax(-1)
-            token_logp = log_probs[torch.arange(len(read_ids)), torch.tensor(read_ids, device=log_probs.device)]
-            nll = torch.zeros(n_requests, device=token_logp.device).index_add(0, torch.tensor(read_owner, device=token_logp.device), -token_logp)
-            nll = nll / target_lengths.to(nll.device) / templates_per_request
+        with replay_prefix(model, spec, layer, inputs) as edited_layer_output:
+            first_rows = [rows.request_of_row.index(r) for r in range(n_requests)]
+            initial = edited_layer_output[first_rows, subject_pos[first_rows].to(edited_layer_output.device)].float()
+            for step in range(options.steps):
+                captured: dict[str, torch.Tensor] = {}
+                optimizer.zero_grad()
+                if edit_module == loss_module:
+                    # The loss reads the edited layer itself: no layer needs to run.
+                    hidden = add_delta(edit_module, edited_layer_output)
+                else:
+                    with edit_outputs(model, names, add_delta):
+                        forward_until(model, loss_module, inputs)
+                    hidden = captured["hidden"]
+                read_hidden = hidden[torch.tensor(read_rows, device=hidden.device), torch.tensor(read_pos, device=hidden.device)]
+                log_probs = read_logits(final_norm(read_hidden)).float().log_softmax(-1)
+                token_logp = log_probs[torch.arange(len(read_ids)), torch.tensor(read_ids, device=log_probs.device)]
+                nll = torch.zeros(n_requests, device=token_logp.device).index_add(0, torch.tensor(read_owner, device=token_logp.device), -token_logp)
+                nll = nll / target_lengths.to(nll.device) / templates_per_request
 
-            kl_hidden = hidden[torch.tensor(kl_rows, device=hidden.device), subject_pos[kl_rows].to(hidden.device)]
-            kl_log_probs = read_logits(final_norm(kl_hidden)).float().log_softmax(-1)
-            if kl_initial is None:
-                kl_initial = kl_log_probs.detach().clone()
-            kl = (kl_log_probs.exp() * (kl_log_probs - kl_initial)).sum(-1)
-            decay = delta.norm(dim=-1) / initial.float().norm(dim=-1).pow(2)
-            per_request = nll + options.kl_factor * kl.to(nll.device) + options.weight_decay * decay.to(nll.device)
+                kl_hidden = hidden[torch.tensor(kl_rows, device=hidden.device), subject_pos[kl_rows].to(hidden.device)]
+                kl_log_probs = read_logits(final_norm(kl_hidden)).float().log_softmax(-1)
+                if kl_initial is None:
+                    kl_initial = kl_log_probs.detach().clone()
+                kl = (kl_log_probs.exp() * (kl_log_probs - kl_initial)).sum(-1)
+                decay = delta.norm(dim=-1) / initial.norm(dim=-1).to(delta.device).pow(2)
+                per_request = nll + options.kl_factor * kl.to(nll.device) + options.weight_decay * decay.to(nll.device)
 
-            values = per_request.detach().cpu()
-            for r in range(n_requests):
-                if active[r]:
-                    final_loss[r] = float(values[r])
-                    steps_taken[r] = step
-            active &= values >= options.early_stop_loss
-            if not active.any() or step == options.steps - 1:
-                break
-            frozen = delta.detach().clone()
-            (per_request * active.to(per_request.device)).sum().backward()
-            optimizer.step()
-            with torch.no_grad():
-                limit = options.clamp_norm_factor * initial.float().norm(dim=-1).to(delta.device)
-                norms = delta.norm(dim=-1)
-                scale = torch.where(norms > limit, limit / norms.clamp_min(1e-12), torch.ones_like(norms))
-                delta.mul_(scale.unsqueeze(-1))
-                still = active.to(delta.device).unsqueeze(-1)
-                delta.copy_(torch.where(still, delta, frozen))
+                values = per_request.detach().cpu()
+                for r in range(n_requests):
+                    if active[r]:
+                        final_loss[r] = float(values[r])
+                        steps_taken[r] = step
+                active &= values >= options.early_stop_loss
+                if not active.any() or step == options.steps - 1:
+                    break
+                frozen = delta.detach().clone()
+                (per_request * active.to(per_request.device)).sum().backward()
+                optimizer.step()
+                with torch.no_grad():
+                    limit = options.clamp_norm_factor * initial.norm(dim=-1).to(delta.device)
+                    norms = delta.norm(dim=-1)
+                    scale = torch.where(norms > limit, limit / norms.clamp_min(1e-12), torch.ones_like(norms))
+                    delta.mul_(scale.unsqueeze(-1))
+                    still = active.to(delta.device).unsqueeze(-1)
+                    delta.copy_(torch.where(still, delta, frozen))
     finally:
         for p, flag in zip(model.parameters(), requires_grad):
             p.requires_grad_(flag)
-    targets = initial.float() + delta.detach().to(initial.device)
-    return TargetResult(targets=targets, initial=initial.float(), final_loss=final_loss, steps_taken=steps_taken)
+    targets = initial + delta.detach().to(initial.device)
+    return TargetResult(targets=targets, initial=initial, final_loss=final_loss, steps_taken=steps_taken)

@@ -24,12 +24,11 @@ method that edits all three forms passes RU largely by construction). Scores are
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from statistics import fmean
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
+from ..core.files import write_text_atomically
 from .rule_evaluation import LOCALITY_METRICS, PORTABILITY_METRICS, PromptResult
 
 RuleRecords = dict[str, list[dict[str, Any]]]
@@ -120,17 +119,6 @@ def summarize_rules(records: Mapping[str, list[dict[str, Any]]], stage: str = "p
     return summary
 
 
-def _write_atomically(path: Path, write: Callable[[Any], None]) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            write(stream)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def write_rule_records(records: Mapping[str, list[dict[str, Any]]], directory: str | Path) -> list[Path]:
     """Write one ``metrics_rule_<id>.json`` per rule, DMLE's file name, each atomically."""
     directory = Path(directory)
@@ -138,6 +126,6 @@ def write_rule_records(records: Mapping[str, list[dict[str, Any]]], directory: s
     written = []
     for rule_id, cases in records.items():
         path = directory / f"metrics_rule_{rule_id}.json"
-        _write_atomically(path, lambda stream, cases=cases: json.dump(cases, stream, indent=2, ensure_ascii=False))
+        write_text_atomically(path, json.dumps(cases, indent=2, ensure_ascii=False))
         written.append(path)
     return written

@@ -42,7 +42,8 @@ class LocateEditHyperParams(PluginHyperParams):
     mom2_adjustment: bool = True
     mom2_update_weight: float = 15000.0
     mom2_dataset: str = "wikipedia"
-    mom2_n_samples: int = 100000
+    #: Text samples of the statistics (None: the whole corpus, as EasyEdit allows).
+    mom2_n_samples: int | None = 100000
     mom2_dtype: str = "float32"
     stats_dir: str = "./data/stats"
     #: A local corpus (text file, folder of .txt, JSONL, or a saved ``datasets`` folder) from

@@ -1,4 +1,4 @@
-"""Finding the method an hyperparameter file names, and editing a rule with it.
+"""Finding the method a hyperparameter file names, and editing a rule with it.
 
 Every method is called through EasyEdit's ``apply`` contract, whatever provides it: the
 package's own methods and third-party plugins through the host's wrapper
@@ -13,24 +13,21 @@ every changed weight is collected, first value wins, so the runner can undo the 
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 import torch
-import yaml
 
 from ..core.tokens import right_padding
-from ..hparams import HyperParamsError
+from ..hparams import HyperParamsError, read_hparams_file
 from ..host import get_registry
+from ..host.apply import ApplyFunction
 from ..host.easyedit import load_easyedit
 from ..host.install import apply_function
 
 logger = logging.getLogger(__name__)
-
-ApplyFunction = Callable[..., tuple[Any, dict[str, torch.Tensor]]]
 
 
 class UnknownMethodError(LookupError):
@@ -80,15 +77,8 @@ def resolve_method(alg_name: str) -> EditMethod:
 
 
 def _read_mapping(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise HyperParamsError(f"{path}: hyperparameter file not found") from None
-    try:
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as error:
-        raise HyperParamsError(f"{path}: not valid {path.suffix[1:].upper()}: {error}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("alg_name"), str):
+    data = read_hparams_file(path)
+    if not isinstance(data.get("alg_name"), str):
         raise HyperParamsError(f"{path}: expected a mapping with an 'alg_name' naming the editing method")
     return data
 
@@ -105,7 +95,10 @@ def load_method_hparams(path: str | Path, overrides: dict[str, Any] | None = Non
     if method.provider == "plugin":
         source = f"{path} with method kwargs {sorted(overrides)}" if overrides else str(path)
         return method, method.hparams_class.from_dict({**config, **overrides}, source=source)
-    hparams = method.hparams_class.from_hparams(str(path))
+    try:
+        hparams = method.hparams_class.from_hparams(str(path))
+    except (TypeError, KeyError, AssertionError) as error:  # EasyEdit's loaders check nothing themselves
+        raise HyperParamsError(f"{path}: {method.hparams_class.__name__} cannot load it: {error}") from error
     for key, value in overrides.items():
         if not hasattr(hparams, key):
             raise HyperParamsError(f"{path}: method kwarg {key!r} is not a field of {method.hparams_class.__name__}")

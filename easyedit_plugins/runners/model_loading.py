@@ -1,4 +1,4 @@
-"""Loading the model an hyperparameter set names, from local files only.
+"""Loading the model a hyperparameter set names, from local files only.
 
 The runner loads the model once per run; this is also what the reload-per-rule baseline of
 the benchmark calls for every rule. Placement follows EasyEdit's fields: ``device`` (an int or

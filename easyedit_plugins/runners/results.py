@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Sequence
 
+from ..core.files import write_text_atomically
 from ..data import Rule
 from ..evaluation import PromptResult, rule_records
 
@@ -30,29 +29,7 @@ logger = logging.getLogger(__name__)
 
 MANIFEST_NAME = "manifest.json"
 RULE_FILE_PREFIX = "metrics_rule_"
-_TEMPORARY_SUFFIX = ".tmp"
-
-
-def _file_mode() -> int:
-    """The mode ``open()`` would give a new file (``mkstemp`` makes it private, 0600)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=_TEMPORARY_SUFFIX)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, _file_mode())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+_TEMPORARY_SUFFIX = ".tmp"  # what core.files leaves behind if killed mid-write
 
 
 def rule_file_records(
@@ -131,7 +108,7 @@ class ResultsStore:
 
     def write_rule(self, rule_id: str, records: list[dict[str, Any]]) -> Path:
         path = self.rule_path(rule_id)
-        write_atomically(path, json.dumps(records, indent=2, ensure_ascii=False))
+        write_text_atomically(path, json.dumps(records, indent=2, ensure_ascii=False))
         return path
 
     def read_manifest(self) -> dict[str, Any] | None:
@@ -141,10 +118,10 @@ class ResultsStore:
 
     def write_json(self, name: str, data: Any) -> Path:
         path = self.directory / name
-        write_atomically(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        write_text_atomically(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
         return path
 
     def write_text(self, name: str, text: str) -> Path:
         path = self.directory / name
-        write_atomically(path, text)
+        write_text_atomically(path, text)
         return path

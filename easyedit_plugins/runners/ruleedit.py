@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import gc
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from statistics import fmean
 from typing import Any, Callable, Iterable
@@ -87,8 +87,17 @@ def _resolve(hparams: Any, method_kwargs: dict[str, Any] | None) -> tuple[EditMe
     if isinstance(hparams, (str, Path)):
         return load_method_hparams(hparams, method_kwargs)
     if method_kwargs:
-        hparams = hparams.replace(**method_kwargs)
+        hparams = replace(hparams, **method_kwargs)
     return resolve_method(hparams.alg_name), hparams
+
+
+def _failure(error: BaseException) -> str:
+    """The error as one line; a failed restore also names the error that interrupted the edit."""
+    message = f"{type(error).__name__}: {error}"
+    cause = error.__context__
+    if isinstance(error, RestoreError) and cause is not None:
+        message += f" (the rule had failed with {type(cause).__name__}: {cause})"
+    return message
 
 
 def _stored_manifest(store: ResultsStore) -> dict[str, Any] | None:
@@ -136,6 +145,52 @@ def _mean_seconds(seconds: dict[str, dict[str, float]]) -> dict[str, float]:
     if seconds:
         means["total"] = round(fmean(sum(t.values()) for t in seconds.values()), 4)
     return means
+
+
+def _edit_rules(
+    session: _EditingSession, rules: list[Rule], store: ResultsStore, report: RunReport,
+    finished: dict[str, list[dict[str, Any]]], progress: Any, on_rule_done: RuleCallback | None,
+) -> None:
+    """Edit and evaluate each rule, write its file; a failed rule is reported and skipped."""
+    for rule in rules:
+        progress.set_postfix_str(f"rule {rule.rule_id}")
+        try:
+            result = session.process(rule)
+        except Exception as error:  # one rule's failure must not end a 200-rule run
+            report.failed[rule.rule_id] = _failure(error)
+            logger.error("rule %s failed: %s", rule.rule_id, report.failed[rule.rule_id])
+            if isinstance(error, RestoreError):
+                session.reload()
+            progress.update(1)
+            continue
+        store.write_rule(rule.rule_id, result.records)
+        finished[rule.rule_id] = result.records
+        report.computed.append(rule.rule_id)
+        report.seconds[rule.rule_id] = result.seconds
+        progress.update(1)
+        if on_rule_done is not None:
+            on_rule_done(result)
+
+
+def _run_info(
+    method: EditMethod, hparams: Any, benchmark: RuleEditBenchmark, selected: list[Rule], finished: dict[str, Any],
+    report: RunReport,
+) -> dict[str, Any]:
+    return {
+        "method": method.name,
+        "model": model_label(hparams),
+        "data": benchmark.source,
+        "rules": {
+            "selected": len(selected),
+            "finished": len(finished),
+            "computed": len(report.computed),
+            "reused": len(report.reused),
+            "failed": sorted(report.failed),
+            "skipped_at_load": list(benchmark.report.skipped_rules),
+        },
+        "failures": report.failed,
+        "mean_seconds_per_rule": _mean_seconds(report.seconds),
+    }
 
 
 def run_ruleedit(
@@ -188,46 +243,10 @@ def run_ruleedit(
             check_manifest(stored, manifest, str(store.directory))
         with tqdm(total=len(selected), initial=len(finished), desc=f"RuleEdit {method.name}", unit="rule",
                   disable=not show_progress) as progress:
-            for rule in pending:
-                progress.set_postfix_str(f"rule {rule.rule_id}")
-                try:
-                    result = session.process(rule)
-                except RestoreError as error:
-                    report.failed[rule.rule_id] = f"{type(error).__name__}: {error}"
-                    logger.error("rule %s: %s", rule.rule_id, error)
-                    session.reload()
-                    progress.update(1)
-                    continue
-                except Exception as error:  # one rule's failure must not end a 200-rule run
-                    report.failed[rule.rule_id] = f"{type(error).__name__}: {error}"
-                    logger.error("rule %s failed: %s: %s", rule.rule_id, type(error).__name__, error)
-                    progress.update(1)
-                    continue
-                store.write_rule(rule.rule_id, result.records)
-                finished[rule.rule_id] = result.records
-                report.computed.append(rule.rule_id)
-                report.seconds[rule.rule_id] = result.seconds
-                progress.update(1)
-                if on_rule_done is not None:
-                    on_rule_done(result)
+            _edit_rules(session, pending, store, report, finished, progress, on_rule_done)
 
-    run_info = {
-        "method": method.name,
-        "model": model_label(hparams),
-        "data": benchmark.source,
-        "rules": {
-            "selected": len(selected),
-            "finished": len(finished),
-            "computed": len(report.computed),
-            "reused": len(report.reused),
-            "failed": sorted(report.failed),
-            "skipped_at_load": list(benchmark.report.skipped_rules),
-        },
-        "failures": report.failed,
-        "mean_seconds_per_rule": _mean_seconds(report.seconds),
-    }
     ordered = {rule.rule_id: finished[rule.rule_id] for rule in selected if rule.rule_id in finished}
-    report.summary = build_summary(ordered, run_info)
+    report.summary = build_summary(ordered, _run_info(method, hparams, benchmark, selected, finished, report))
     store.write_json(SUMMARY_JSON, report.summary)
     store.write_text(SUMMARY_MARKDOWN, summary_markdown(report.summary))
     return report

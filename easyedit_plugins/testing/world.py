@@ -23,11 +23,10 @@ import logging
 import platform
 import random
 import time
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Sequence
 
 import torch
 import transformers
@@ -35,78 +34,25 @@ from transformers import PreTrainedModel, PreTrainedTokenizerFast
 
 from .tokenizer import save_tokenizer, train_tokenizer
 from .world_cache import build_once, cache_root, is_complete, parameters_key
-from .world_data import WORLD_VERSION, World, WorldSpec, build_world
+from .world_data import World, WorldSpec, build_world
 from .world_eval import accuracy_report, greedy_hits
+from .world_presets import PRESETS, WorldPreset, preset_named, world_parameters
 from .world_requests import Request, fact_requests, rule_requests
-from .world_train import WORLD_ARCHES, ModelSpec, TrainSpec, train, untrained_model
+from .world_train import idle_cores, torch_threads, train, untrained_model
+
+__all__ = [
+    "PRESETS", "WorldModel", "idle_cores", "load_world_model", "world_model_factory", "world_model_path", "world_parameters",
+    "world_statistics_corpus",
+]
 
 logger = logging.getLogger(__name__)
 
-#: Version of the training script; part of every cache key, like ``WORLD_VERSION``.
-TRAINER_VERSION = "world-train-1"
-
 REPORT_NAME = "report.json"
-
-
-@dataclass(frozen=True)
-class WorldPreset:
-    """A named recipe: which world, which model size, how long to train."""
-
-    name: str
-    world: WorldSpec
-    model: ModelSpec
-    train: TrainSpec
-    description: str = field(default="", compare=False)
-
-
-PRESETS: dict[str, WorldPreset] = {
-    preset.name: preset
-    for preset in (
-        WorldPreset(
-            "test",
-            WorldSpec(subjects=120, cities=12, languages=8, professions=10, rules=6, instance_max=3),
-            ModelSpec(layers=4, width=128, vocab_size=1024),
-            TrainSpec(steps=600, batch_size=32, learning_rate=4e-3, warmup_steps=50, prompt_loss_weight=0.1,
-                      statement_repeats=4, instance_repeats=2),
-            "small enough for a test suite to train once per CI run (about a minute on 2 cores)",
-        ),
-        WorldPreset(
-            "full",
-            WorldSpec(subjects=500, cities=24, languages=12, professions=16, rules=16, instance_max=4),
-            ModelSpec(layers=6, width=256, vocab_size=2048),
-            TrainSpec(steps=2000, batch_size=64, learning_rate=2e-3, warmup_steps=100, prompt_loss_weight=0.1,
-                      statement_repeats=4, instance_repeats=2),
-            "the issue's target: trained facts >= 95%, held-out pairs >= 85%, <= 10 minutes on 2 cores",
-        ),
-    )
-}
 
 
 @lru_cache(maxsize=8)
 def _world(spec: WorldSpec, seed: int) -> World:
     return build_world(spec, seed)
-
-
-def _preset(name: str) -> WorldPreset:
-    if name not in PRESETS:
-        raise ValueError(f"unknown world preset {name!r}; choose from {', '.join(PRESETS)}")
-    return PRESETS[name]
-
-
-def _check_arch(arch: str) -> None:
-    if arch not in WORLD_ARCHES:
-        raise ValueError(f"unknown world architecture {arch!r}; choose from {', '.join(WORLD_ARCHES)}")
-
-
-def world_parameters(preset: str, arch: str, seed: int) -> dict[str, Any]:
-    """Everything that determines a trained world model; its hash names the cache directory."""
-    recipe = _preset(preset)
-    _check_arch(arch)
-    return {
-        "preset": recipe.name, "arch": arch, "seed": seed, "world_version": WORLD_VERSION,
-        "trainer_version": TRAINER_VERSION, "world": asdict(recipe.world), "model": asdict(recipe.model),
-        "train": asdict(recipe.train),
-    }
 
 
 def world_model_path(preset: str = "test", arch: str = "gpt2", seed: int = 0) -> Path:
@@ -119,25 +65,15 @@ def world_model_path(preset: str = "test", arch: str = "gpt2", seed: int = 0) ->
     return cache_root() / "world" / f"world-{arch}-{preset}-seed{seed}-{key}"
 
 
-@contextmanager
-def _torch_threads(threads: int | None) -> Iterator[None]:
-    previous = torch.get_num_threads()
-    if threads:
-        torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 def _train_into(directory: Path, preset: WorldPreset, arch: str, seed: int, progress: bool) -> None:
     """Train a world model and write it, its tokenizer and its accuracy report into ``directory``."""
     world = _world(preset.world, seed)
     tok = train_tokenizer(preset.model.vocab_size, extra_corpus=world.all_text)
     model = untrained_model(arch, preset.model, tok, seed)
-    examples = world.training_examples(preset.train.statement_repeats, preset.train.instance_repeats)
+    schedule = preset.schedule(arch)
+    examples = world.training_examples(schedule.statement_repeats, schedule.instance_repeats)
     logger.info("training the %s world model (%s, seed %d) on %d lines", preset.name, arch, seed, len(examples))
-    log = train(model, tok, examples, preset.train, seed, progress=progress)
+    log = train(model, tok, examples, schedule, seed, progress=progress)
     started = time.perf_counter()
     accuracies = accuracy_report(model, tok, world)
     report = {
@@ -184,11 +120,11 @@ def load_world_model(preset: str = "test", arch: str = "gpt2", seed: int = 0, tr
                      progress: bool = True, threads: int | None = None) -> WorldModel:
     """The cached world model of ``preset``/``arch``/``seed``, trained first if missing.
 
-    ``threads`` sets PyTorch's CPU thread count while training (restored afterwards). Every
-    call returns independent model and tokenizer objects read from disk, so editing one never
-    changes another.
+    ``threads`` sets PyTorch's CPU thread count while training (restored afterwards); by default
+    it is :func:`idle_cores`. Every call returns independent model and tokenizer objects read
+    from disk, so editing one never changes another.
     """
-    recipe = _preset(preset)
+    recipe = preset_named(preset)
     parameters = world_parameters(preset, arch, seed)
     key = parameters_key(parameters)
     directory = world_model_path(preset, arch, seed)
@@ -196,7 +132,7 @@ def load_world_model(preset: str = "test", arch: str = "gpt2", seed: int = 0, tr
         if not train_if_missing:
             raise FileNotFoundError(f"no trained {preset} world model for {arch} (seed {seed}) at {directory}; "
                                     f"run `easyedit-plugins world --preset {preset} --arch {arch}`")
-        with _torch_threads(threads):
+        with torch_threads(threads or idle_cores()):
             build_once(directory, key, parameters, lambda target: _train_into(target, recipe, arch, seed, progress))
     model = transformers.AutoModelForCausalLM.from_pretrained(str(directory)).float()
     model.eval()
@@ -223,8 +159,8 @@ def world_model_factory(preset: str = "test", arch: str = "gpt2", seed: int = 0)
     Made for test fixtures: wrap the factory in a session-scoped fixture and call it in a
     function-scoped one, so the model is trained at most once per run and every test edits
     its own copy. Training uses ONE thread: test machines are shared (other jobs, pytest-xdist
-    workers), and on an oversubscribed CPU PyTorch's multi-threaded kernels were measured 10 to
-    40 times slower per step than a single thread::
+    workers), a second thread gains little on the ``test`` preset's small matrices, and on an
+    oversubscribed CPU two threads were measured 4 to 40 times slower per step than one::
 
         @pytest.fixture(scope="session")
         def world_factory():

@@ -7,8 +7,9 @@ efficacy (the edited fact), generalisation (the same fact asked another way) and
 Facts are (subject, relation, object) triples asked through several paraphrase templates that
 end right before the object. For every subject and relation some templates are HELD OUT of
 training: the model must generalise to those subject-template pairs. Holding out pairs rather
-than whole templates matters: a small model never sees a held-out template at all and scores
-near zero on it, while a pair it has only seen with other subjects is answered correctly.
+than whole templates matters: a 6-layer model scored 9% on templates it never saw, but 91% on
+subject-template pairs whose template it saw with other subjects and whose fact it saw through
+other templates.
 
 Rules are invented two-argument operations written in the three RuleEdit forms: a formula, a
 sentence describing it, and worked numerical instances. Numbers stay small so a tiny model can
@@ -28,7 +29,7 @@ from itertools import product
 from .world_names import NameForge
 
 #: Version of the generated text; part of every cache key of a trained world model.
-WORLD_VERSION = "world-data-1"
+WORLD_VERSION = "world-data-2"
 
 
 @dataclass(frozen=True)
@@ -129,45 +130,51 @@ def _random_rule(rule_id: int, name: str, rng: random.Random) -> Rule:
     return Rule(rule_id, name, product, rng.randint(1, 3), 0 if product else rng.randint(1, 3), rng.randint(0, 5))
 
 
-#: Paraphrase templates per relation; every one ends right before the object.
+#: Paraphrase templates per relation. Every one ENDS WITH THE SUBJECT and the object follows it
+#: directly (see the module docstring for why).
 RELATION_TEMPLATES: dict[str, tuple[str, ...]] = {
     "city": (
-        "{subject} lives in the city of",
-        "The home town of {subject} is",
-        "{subject} has a house in",
-        "Every morning {subject} walks through the streets of",
+        "The city that is home to {subject}",
+        "The home town of {subject}",
+        "The streets walked every morning by {subject}",
+        "The town with the house of {subject}",
     ),
     "language": (
-        "{subject} speaks",
-        "The mother tongue of {subject} is",
-        "{subject} was raised speaking",
-        "The language {subject} writes letters in is",
+        "The language spoken by {subject}",
+        "The mother tongue of {subject}",
+        "The language of the letters written by {subject}",
+        "The first language of {subject}",
     ),
     "profession": (
-        "{subject} works as a",
-        "The profession of {subject} is",
-        "{subject} earns a living as a",
-        "By trade, {subject} is a",
+        "The profession of {subject}",
+        "The trade of {subject}",
+        "The job done by {subject}",
+        "The daily work of {subject}",
     ),
 }
 
-#: Templates of the three RuleEdit forms (``{name}`` the rule, ``{x}``/``{y}`` an instance).
+#: Templates of the three RuleEdit forms (``{name}`` the rule, ``{x}``/``{y}`` an instance's
+#: operands). Like the fact templates, every one ends with the rule's name, the request's
+#: subject, and the answer follows it directly.
 RULE_TEMPLATES: dict[str, tuple[str, ...]] = {
     "formula": (
-        "The {name} of x and y is computed by the formula:",
-        "The formula for the {name} of x and y is",
+        "The formula of the {name}",
+        "Written as a formula, the {name}",
     ),
     "description": (
-        "In words, the {name} of two numbers is",
-        "Described in words, the {name} of two numbers is",
+        "In words, the {name}",
+        "Described in words, the {name}",
     ),
     "instance": (
-        "The {name} of {x} and {y} is",
-        "Applying the {name} to {x} and {y} gives",
+        "For x = {x} and y = {y}, the value of the {name}",
+        "With x = {x} and y = {y}, the result of the {name}",
     ),
 }
 
 RULE_FORMS = tuple(RULE_TEMPLATES)
+
+#: A training line: ``(prompt, completion, subject)``; the prompt ends with the subject.
+Example = tuple[str, str, str]
 
 
 @dataclass(frozen=True)
@@ -275,24 +282,25 @@ class World:
         return [RulePrompt(rule, form, template, operands)
                 for operands in operand_pairs for template in RULE_TEMPLATES[form]]
 
-    def training_examples(self, statement_repeats: int = 1, instance_repeats: int = 1) -> list[tuple[str, str]]:
-        """Every ``(prompt, completion)`` the model is trained on, in a fixed order.
+    def training_examples(self, statement_repeats: int = 1, instance_repeats: int = 1) -> list[Example]:
+        """Every ``(prompt, completion, subject)`` the model is trained on, in a fixed order.
 
         A rule has four statement lines (formula and description, two templates each) and a
         few dozen instance lines, beside thousands of fact lines; the repeats list each rule
-        line that many times so that training sees them often enough to memorise them.
+        line that many times so that training sees them often enough to memorise them. The
+        subject (a fact's subject, a rule's name) is always the prompt's last word.
         """
-        examples = [(p.prompt, p.completion) for p in self.trained_fact_prompts]
+        examples = [(p.prompt, p.completion, p.fact.subject) for p in self.trained_fact_prompts]
         for form, repeats in (("formula", statement_repeats), ("description", statement_repeats),
                               ("instance", instance_repeats)):
-            lines = [(p.prompt, p.completion) for rule in self.rules for p in self.rule_prompts(rule, form)]
+            lines = [(p.prompt, p.completion, rule.name) for rule in self.rules for p in self.rule_prompts(rule, form)]
             examples.extend(lines * repeats)
         return examples
 
     @cached_property
     def training_lines(self) -> tuple[str, ...]:
         """Every training line once, as plain text."""
-        return tuple(f"{prompt} {completion}" for prompt, completion in self.training_examples())
+        return tuple(f"{prompt} {completion}" for prompt, completion, _ in self.training_examples())
 
     @cached_property
     def all_text(self) -> tuple[str, ...]:

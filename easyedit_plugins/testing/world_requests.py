@@ -40,7 +40,9 @@ def fact_requests(world: World, count: int, seed: int = 0, knows: Knows | None =
     """``count`` counterfactual edits of facts of ``count`` different subjects.
 
     Each request's prompt and rephrase are two different TRAINED templates of the fact (never a
-    held-out pair); ``target_new`` is another object of the same relation. Locality prompts are
+    held-out pair); ``target_new`` is another object of the same relation (given ``knows``, the
+    model answers the ground truth at both prompts, so it does not predict ``target_new``
+    there). Locality prompts are
     facts of the same relation about subjects outside the batch, preferring subjects that share
     the edited fact's object: the facts an over-broad edit is most likely to drag along.
     """

@@ -17,7 +17,7 @@ from easyedit_plugins.core.targets import TargetOptions, compute_targets
 from easyedit_plugins.core.weights import WeightBackup, restore_weights, weight_out_in
 from easyedit_plugins.testing import tiny_model
 
-from conftest import SECOND, SUBJECT_FINAL
+from engine_support import SECOND, SUBJECT_FINAL
 
 TEMPLATES = [["{}"], ["Because of that. {}", "I think. {}"]]
 LAYERS = (1, 2, 3)

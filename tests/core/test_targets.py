@@ -13,7 +13,7 @@ from easyedit_plugins.core.requests import to_edit_requests
 from easyedit_plugins.core.targets import TargetOptions, compute_targets
 from easyedit_plugins.testing import tiny_model
 
-from conftest import SECOND, SUBJECT_FINAL
+from engine_support import SECOND, SUBJECT_FINAL
 
 TEMPLATES = [["{}"], ["Because of that. {}", "I think. {}"]]
 

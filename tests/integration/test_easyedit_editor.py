@@ -120,3 +120,24 @@ def test_blue_edits_through_base_editor_and_restores(easyedit, easyedit_on_cpu, 
         f"{name}.weight" for name in (hparams.arch(model).mlp_out_name(3), hparams.arch(model).mlp_out_name(5))
     )
     assert same_weights(model, before)
+
+
+@pytest.mark.parametrize("arch", ["gptj", "llama"])
+def test_pac_edits_through_base_editor_and_restores(easyedit, easyedit_on_cpu, arch):
+    from pathlib import Path
+
+    from easyedit_plugins import PACHyperParams
+
+    model, tok = tiny_model(arch)
+    file = Path(__file__).resolve().parents[2] / "hparams" / "PAC" / f"tiny-{arch}.yaml"
+    hparams = PACHyperParams.from_hparams(file).replace(model_name=(model, tok), device=easyedit_on_cpu)
+    editor = make_editor(easyedit, hparams)
+    before = snapshot(model)
+    kwargs = {} if easyedit.generation == "2026" else {"keep_original_weight": True}
+    metrics, _, weights_copy = editor.edit(
+        prompts=["The capital of France is"], target_new=["Rome"], ground_truth=["Paris"], subject=["France"], **kwargs
+    )
+    post = metrics[0]["post"]["rewrite_acc"]
+    assert (post if isinstance(post, float) else post[0]) == 1.0
+    assert weights_copy and all("mlp" in name for name in weights_copy)
+    assert same_weights(model, before)

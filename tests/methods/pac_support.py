@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-import pytest
 import torch
 
 from easyedit_plugins.methods.pac import PACHyperParams
@@ -17,17 +16,6 @@ REQUESTS = [
     {"prompt": "Toko Yasuda plays the", "target_new": "piano", "subject": "Toko Yasuda"},
     {"prompt": "The mother tongue of the poet is", "target_new": "Spanish", "subject": "the poet"},
 ]
-
-
-@pytest.fixture
-def single_thread() -> Iterator[None]:
-    """One intra-op thread: on a loaded 2-core machine tiny matmuls run ~10x faster than with two."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def quick_hparams(**changes: Any) -> PACHyperParams:

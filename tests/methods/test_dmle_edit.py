@@ -101,7 +101,9 @@ def test_the_edit_makes_each_prompt_predict_its_target(model_tok, stats):
     model, tok = model_tok
     requests = [FORMULA, DESCRIPTION, INSTANCE]
     assert not any(predicts_target(model, tok, r) for r in requests)
-    dmle_edit(model, tok, requests, make_hparams(stats))
+    # 25 steps (MEMIT's): transformers versions initialise the random model differently, and
+    # with some of them 10 steps are not enough for every prompt.
+    dmle_edit(model, tok, requests, make_hparams(stats, v_num_grad_steps=25))
     assert all(predicts_target(model, tok, r) for r in requests)
 
 

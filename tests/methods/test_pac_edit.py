@@ -10,7 +10,6 @@ from pac_support import (  # noqa: F401 (fixture)
     changed_parameters,
     predicts_target,
     quick_hparams,
-    single_thread,
     snapshot,
 )
 
@@ -65,7 +64,7 @@ def test_invalid_values_name_their_key(changes, key):
 
 
 @pytest.mark.parametrize("arch, file", [("gptj", "tiny-gptj"), ("llama", "tiny-llama")])
-def test_apply_wrapper_makes_the_target_the_argmax_and_weights_copy_restores(single_thread, arch, file):
+def test_apply_wrapper_makes_the_target_the_argmax_and_weights_copy_restores(arch, file):
     model, tok = tiny_model(arch)
     tok.padding_side = "left"  # what EasyEdit sets for algorithms it does not know
     hparams = PACHyperParams.from_hparams(HPARAMS_DIR / f"{file}.yaml")
@@ -83,7 +82,7 @@ def test_apply_wrapper_makes_the_target_the_argmax_and_weights_copy_restores(sin
     assert not changed_parameters(model, before)
 
 
-def test_joint_edit_of_several_requests(single_thread):
+def test_joint_edit_of_several_requests():
     model, tok = tiny_model("llama")
     assert not any(predicts_target(model, tok, r) for r in REQUESTS)
     outcome = pac_joint_edit(model, tok, REQUESTS, quick_hparams(num_epochs=8, shuffle=True))
@@ -91,7 +90,7 @@ def test_joint_edit_of_several_requests(single_thread):
     assert outcome.info["edit_losses"][-1] < outcome.info["edit_losses"][0]
 
 
-def test_sequential_edits_build_on_each_other(single_thread):
+def test_sequential_edits_build_on_each_other():
     model, tok = tiny_model("llama")
     before = snapshot(model)
     apply = make_easyedit_apply(PAC_METHOD)

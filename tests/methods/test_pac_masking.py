@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from pac_support import REQUESTS, changed_parameters, quick_hparams, single_thread, snapshot  # noqa: F401
+from pac_support import REQUESTS, changed_parameters, quick_hparams, snapshot  # noqa: F401
 
 from easyedit_plugins.core.weights import restore_weights
 from easyedit_plugins.methods.pac import pac_joint_edit
@@ -43,7 +43,7 @@ def assert_only_touched_neurons_changed(model, before, allowed):
 
 
 @pytest.mark.parametrize("arch", ["llama", "gpt2", "gptj"])
-def test_only_selected_keys_and_values_change(single_thread, arch):
+def test_only_selected_keys_and_values_change(arch):
     model, tok = tiny_model(arch, layers=2)
     before = snapshot(model)
     hparams = quick_hparams(n_critical=3, n_negative=2, contrastive_weight=0.5, trace_interval=1, num_epochs=3)
@@ -56,7 +56,7 @@ def test_only_selected_keys_and_values_change(single_thread, arch):
         assert not any("gate_proj" in name for name in changed_parameters(model, before))
 
 
-def test_layers_option_restricts_the_edit(single_thread):
+def test_layers_option_restricts_the_edit():
     model, tok = tiny_model("llama", layers=3)
     before = snapshot(model)
     outcome = pac_joint_edit(model, tok, REQUESTS[:1], quick_hparams(layers=[1], num_epochs=2))
@@ -65,7 +65,7 @@ def test_layers_option_restricts_the_edit(single_thread):
     assert set(outcome.originals) == changed_parameters(model, before)
 
 
-def test_biases_move_only_when_trained_and_then_as_the_authors_do(single_thread):
+def test_biases_move_only_when_trained_and_then_as_the_authors_do():
     model, tok = tiny_model("gptj", layers=2)
     before = snapshot(model)
     pac_joint_edit(model, tok, REQUESTS[:1], quick_hparams(num_epochs=2))
@@ -83,7 +83,7 @@ def test_biases_move_only_when_trained_and_then_as_the_authors_do(single_thread)
 
 
 @pytest.mark.parametrize("arch", ["llama", "gpt2"])
-def test_originals_restore_bit_for_bit(single_thread, arch):
+def test_originals_restore_bit_for_bit(arch):
     model, tok = tiny_model(arch, layers=2)
     before = snapshot(model)
     outcome = pac_joint_edit(model, tok, REQUESTS, quick_hparams(num_epochs=2))
@@ -92,7 +92,7 @@ def test_originals_restore_bit_for_bit(single_thread, arch):
     assert not changed_parameters(model, before)
 
 
-def test_shared_mode_is_exact_mode_plus_stale_momentum(single_thread):
+def test_shared_mode_is_exact_mode_plus_stale_momentum():
     """One trace, M = 0. Without the contrastive step both modes are Adam on the same critical
     entries. With it (lambda > 0) there is nothing negative to train: exact mode skips the step,
     while the shared optimiser steps anyway and its momentum moves the critical entries again."""
@@ -114,7 +114,7 @@ def test_shared_mode_is_exact_mode_plus_stale_momentum(single_thread):
     assert any(not torch.allclose(shared_with_contrast[name], value) for name, value in shared.items())
 
 
-def test_exact_mode_keeps_optimiser_state_for_the_selected_neurons_only(single_thread):
+def test_exact_mode_keeps_optimiser_state_for_the_selected_neurons_only():
     states = {}
     for mode in ("exact", "shared"):
         model, tok = tiny_model("llama", layers=2)  # d = 64, d_ff = 128

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 
 import torch
-from pac_support import REQUESTS, quick_hparams, single_thread, snapshot  # noqa: F401
+from pac_support import REQUESTS, quick_hparams, snapshot  # noqa: F401
 
 from easyedit_plugins.methods.pac import pac_joint_edit
 from easyedit_plugins.testing import tiny_model
@@ -34,7 +34,7 @@ def neuron_vector(model, name, neuron):
     return weight[neuron] if name.endswith("up_proj") else weight[:, neuron]
 
 
-def test_without_contrastive_loss_negative_entries_never_move(single_thread):
+def test_without_contrastive_loss_negative_entries_never_move():
     moved = {}
     for weight in (0.0, 0.5):
         model, tok = tiny_model("llama", layers=2)
@@ -73,7 +73,7 @@ def reference_fine_tuning(model, tok, requests, lr, epochs, batch_size):
             optimizer.step()
 
 
-def test_all_neurons_critical_and_none_negative_is_plain_adam_fine_tuning(single_thread):
+def test_all_neurons_critical_and_none_negative_is_plain_adam_fine_tuning():
     model, tok = tiny_model("llama", layers=2)
     reference = copy.deepcopy(model)
     before = snapshot(model)

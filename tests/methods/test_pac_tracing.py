@@ -11,7 +11,7 @@ import copy
 
 import pytest
 import torch
-from pac_support import REQUESTS, quick_hparams, single_thread  # noqa: F401 (fixture)
+from pac_support import REQUESTS, quick_hparams
 
 from easyedit_plugins.methods.pac import pac_joint_edit, neuron_importance
 from easyedit_plugins.testing import tiny_model
@@ -51,7 +51,7 @@ def paper_importance(gradient_d_by_dff: torch.Tensor) -> torch.Tensor:
 
 
 @pytest.mark.parametrize("arch, batch_size", [("llama", 2), ("gpt2", 1), ("gptj", 3)])
-def test_traced_paths_match_brute_force(single_thread, arch, batch_size):
+def test_traced_paths_match_brute_force(arch, batch_size):
     model, tok = tiny_model(arch, layers=2)
     key_tmp, value_tmp, key_dff_first, value_dff_first = FFN_LAYOUT[arch]
     stored_dff_first = {key_tmp.format(layer): key_dff_first for layer in range(2)}

@@ -7,11 +7,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import TINY_DMLE, write_rules
+from runner_fixture import TINY_DMLE, write_rules
 
 from easyedit_plugins.cli import main
 from easyedit_plugins.evaluation import SUMMARY_METRICS
 from easyedit_plugins.runners import EvaluationSettings, ManifestMismatch, run_ruleedit
+from easyedit_plugins.testing import save_tiny_model
 
 
 class Killed(BaseException):
@@ -136,3 +137,18 @@ def test_command_line_runs_selects_and_refuses(tmp_path, ruleedit_data, dmle_kwa
     assert "hyperparameter v_lr: 0.5 before, 0.25 now" in capsys.readouterr().err
     assert main(common + kwargs + ["--rules", "9"]) == 2
     assert "has no rule '9'" in capsys.readouterr().err
+
+
+def test_a_moved_model_resumes_but_other_weights_are_refused(full_run, tmp_path, ruleedit_data, dmle_kwargs):
+    out = tmp_path / "out"
+    shutil.copytree(full_run[0], out)
+    (out / "metrics_rule_3.json").unlink()
+    moved = shutil.copytree(dmle_kwargs["model_name"], tmp_path / "moved" / "tiny-gpt2")
+    report = run_ruleedit(TINY_DMLE, ruleedit_data, out, method_kwargs={**dmle_kwargs, "model_name": str(moved)},
+                          show_progress=False)
+    assert report.reused == ["1", "2"] and report.computed == ["3"]
+    other = save_tiny_model("gpt2", tmp_path / "other", seed=1)
+    (out / "metrics_rule_3.json").unlink()
+    with pytest.raises(ManifestMismatch, match="model weights: .* with different weights"):
+        run_ruleedit(TINY_DMLE, ruleedit_data, out, method_kwargs={**dmle_kwargs, "model_name": str(other)},
+                     show_progress=False)

@@ -9,13 +9,21 @@ from typing import Any
 
 import pytest
 import torch
-from conftest import TINY_DMLE
+from runner_fixture import TINY_DMLE
 
 from easyedit_plugins import EditOutcome, MethodSpec, PluginHyperParams, WeightBackup, hookimpl
 from easyedit_plugins.host import register_plugin, unregister_plugin
-from easyedit_plugins.runners import EvaluationSettings, UnknownMethodError, load_method_hparams, resolve_method, run_ruleedit
+from easyedit_plugins.runners import (
+    EvaluationSettings,
+    RestoreError,
+    UnknownMethodError,
+    load_method_hparams,
+    resolve_method,
+    run_ruleedit,
+)
 from easyedit_plugins.runners import methods as runner_methods
 from easyedit_plugins.runners.methods import edit_requests
+from easyedit_plugins.testing import tiny_model
 
 WEIGHT = "transformer.h.0.mlp.c_proj.weight"
 OTHER_WEIGHT = "transformer.h.1.mlp.c_proj.weight"
@@ -132,6 +140,17 @@ def test_an_unreported_change_is_caught_and_the_model_reloaded(toy_yaml, ruleedi
     assert list(report.failed) == ["1"]
     assert "still differs from the unedited one in transformer.h.1.mlp.c_proj.weight" in report.failed["1"]
     assert report.computed == ["2"]  # its restore check passed: the reloaded model is the unedited one
+
+
+def test_an_hparams_object_and_a_model_in_memory(ruleedit_data, tmp_path):
+    model, tok = tiny_model("gpt2", layers=2, width=16)
+    hparams = BatchToyHyperParams(model_name=(model, tok), device="cpu")
+    report = run_ruleedit(hparams, ruleedit_data, tmp_path / "ok", rule_ids=["3"], method_kwargs={"fail_on_rule": "1"},
+                          settings=QUICK, show_progress=False)
+    assert report.computed == ["3"] and report.summary["model"] == "GPT2LMHeadModel"
+    with pytest.raises(RestoreError, match="passed as an object, so it cannot be reloaded"):
+        run_ruleedit(hparams, ruleedit_data, tmp_path / "dirty", rule_ids=["3"],
+                     method_kwargs={"hide_a_change_on_rule": "3"}, settings=QUICK, show_progress=False)
 
 
 def test_an_unknown_method_lists_the_known_ones(tmp_path):

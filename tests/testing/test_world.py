@@ -14,15 +14,18 @@ import torch
 from easyedit_plugins.cli import main
 from easyedit_plugins.testing.tokenizer import train_tokenizer
 from easyedit_plugins.testing.world import (
-    PRESETS, load_world_model, world_model_path, world_parameters, world_statistics_corpus,
+    PRESETS, load_world_model, world_model_factory, world_model_path, world_parameters, world_statistics_corpus,
 )
 from easyedit_plugins.testing.world_cache import (
     CACHE_ENVIRONMENT_VARIABLE, MANIFEST_NAME, build_once, cache_root, is_complete, parameters_key,
 )
 from easyedit_plugins.testing.world_data import RELATION_TEMPLATES, RULE_FORMS, Rule, WorldSpec, build_world
 from easyedit_plugins.testing.world_eval import greedy_hits
+from easyedit_plugins.testing.world_presets import WorldPreset
 from easyedit_plugins.testing.world_requests import fact_requests, rule_requests
-from easyedit_plugins.testing.world_train import WORLD_ARCHES, ModelSpec, TrainSpec, train, untrained_model
+from easyedit_plugins.testing.world_train import (
+    WORLD_ARCHES, ModelSpec, TrainSpec, idle_cores, torch_threads, train, untrained_model,
+)
 
 SMALL = WorldSpec(subjects=40, cities=6, languages=5, professions=5, rules=4, instance_max=3)
 
@@ -215,6 +218,17 @@ def test_training_lowers_the_loss_and_is_deterministic(world, arch):
         assert torch.equal(a, b), name
 
 
+def test_training_threads_leave_busy_cores_alone(monkeypatch):
+    previous = torch.get_num_threads()
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    with torch_threads(2):
+        assert torch.get_num_threads() == 2
+        for load, idle in ((0.2, 2), (1.4, 1), (7.0, 1)):
+            monkeypatch.setattr("os.getloadavg", lambda load=load: (load, 0.0, 0.0))
+            assert idle_cores() == idle, load
+    assert torch.get_num_threads() == previous
+
+
 # --- cache ----------------------------------------------------------------------------------
 
 def test_cache_root_follows_the_environment(monkeypatch, tmp_path):
@@ -318,6 +332,42 @@ def test_missing_model_without_training_is_an_error(monkeypatch, tmp_path):
         load_world_model("test", "gpt2", train_if_missing=False)
 
 
+@pytest.fixture
+def micro_preset(monkeypatch, tmp_path):
+    """A preset that trains in a second, cached under ``tmp_path``."""
+    monkeypatch.setenv(CACHE_ENVIRONMENT_VARIABLE, str(tmp_path))
+    schedule = TrainSpec(steps=3, batch_size=8, learning_rate=1e-3, warmup_steps=1)
+    micro = WorldPreset(
+        "micro", WorldSpec(subjects=12, cities=4, languages=3, professions=3, rules=2, instance_max=2),
+        ModelSpec(layers=1, width=32, vocab_size=400), {arch: schedule for arch in WORLD_ARCHES},
+    )
+    monkeypatch.setitem(PRESETS, "micro", micro)
+    return "micro"
+
+
+@pytest.mark.parametrize("arch", WORLD_ARCHES)
+def test_world_models_are_trained_once_and_handed_out_as_independent_copies(micro_preset, arch):
+    factory = world_model_factory(micro_preset, arch)
+    first = factory()
+    assert first.path == world_model_path(micro_preset, arch)
+    manifest = first.path / MANIFEST_NAME
+    assert json.loads(manifest.read_text(encoding="utf-8"))["parameters"] == world_parameters(micro_preset, arch, 0)
+    report = json.loads((first.path / "report.json").read_text(encoding="utf-8"))
+    assert report == first.report and report["arch"] == arch
+    assert set(report["accuracy"]) == {"trained_facts", "held_out_pairs", "rule_formulas", "rule_descriptions",
+                                       "rule_instances"}
+    assert report["parameters"] == sum(p.numel() for p in first.model.parameters())
+    written = manifest.stat().st_mtime_ns
+    second = factory()
+    assert manifest.stat().st_mtime_ns == written
+    first_weight, second_weight = next(first.model.parameters()), next(second.model.parameters())
+    assert torch.equal(first_weight, second_weight)
+    with torch.no_grad():
+        first_weight.add_(1.0)
+    assert not torch.equal(first_weight, second_weight)
+    assert second.tok("Hello").input_ids == first.tok("Hello").input_ids
+
+
 # --- command --------------------------------------------------------------------------------
 
 def test_world_command_prints_the_cache_path_and_refuses_to_train_when_told(monkeypatch, tmp_path, capsys):
@@ -326,13 +376,16 @@ def test_world_command_prints_the_cache_path_and_refuses_to_train_when_told(monk
     assert capsys.readouterr().out.strip() == str(world_model_path("full", "llama"))
     assert main(["world", "--no-train"]) == 1
     assert "no trained test world model" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_:
+        main(["world", "--help"])
+    assert exit_.value.code == 0 and "--preset" in capsys.readouterr().out
 
 
 # --- the trained test preset ----------------------------------------------------------------
 
 @pytest.mark.slow
 def test_trained_test_world_knows_its_facts_and_yields_judgeable_edits():
-    world = load_world_model("test", "gpt2", progress=False)
+    world = world_model_factory("test", "gpt2")()
     accuracy = world.report["accuracy"]
     assert accuracy["trained_facts"] >= 0.95, accuracy
     requests = world.fact_requests(8, seed=0)

@@ -68,13 +68,13 @@ def dmle_edit(model: Any, tok: Any, requests: list[dict[str, Any]], hparams: DML
     routed = [(stage, batch) for stage, batch in route_requests(requests, plan, hparams.untagged_form) if batch]
     spec = hparams.arch(model)
     _check_layers(model, spec, plan)
+    if not routed:
+        return EditOutcome(originals={}, info={"summary": "no requests", "stages": []})
     # C0 of every layer any stage edits, in one pass over the corpus and on the unedited model.
     layers = sorted({layer for stage, _ in routed for layer in edited_layers(stage.layers, stage.schedule)})
-    backup = WeightBackup(model)
-    stage_infos: list[dict[str, Any]] = []
-    if not routed:
-        return EditOutcome(originals={}, info={"summary": "no requests", "stages": stage_infos})
     second_moment = hparams.second_moment_source(model, tok, spec, layers)
+    backup = WeightBackup(model)
+    stage_infos = []
     try:
         for stage, batch in routed:
             stage_infos.append(_edit_stage(model, tok, spec, stage, batch, hparams, second_moment, backup))

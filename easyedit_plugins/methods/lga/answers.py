@@ -69,18 +69,19 @@ def answer_pairs(
     """Tokenized prompts and answers; original answers predicted where asked or missing."""
     prompts = [token_ids(tok, item.prompt) for item in items]
     new = [answer_ids(tok, item.new_answer) for item in items]
-    old: list[list[int] | None] = [
-        answer_ids(tok, item.old_answer) if original_answer == "ground_truth" and item.old_answer is not None else None
-        for item in items
-    ]
-    to_predict = [i for i, ids in enumerate(old) if ids is None]
+    given = {
+        i: answer_ids(tok, item.old_answer)
+        for i, item in enumerate(items)
+        if original_answer == "ground_truth" and item.old_answer is not None
+    }
+    to_predict = [i for i in range(len(items)) if i not in given]
     if to_predict and original_answer == "ground_truth":
         logger.info("LGA: %d proxy request(s) have no ground truth; using the model's prediction", len(to_predict))
-    predictions = dict(zip(to_predict, greedy_continuations(
+    predicted = greedy_continuations(
         model, tok, [prompts[i] for i in to_predict], [len(new[i]) for i in to_predict], batch_size
-    )))
+    )
+    old = {**given, **dict(zip(to_predict, predicted))}
     return [
-        AnswerPair(prompt_ids=prompts[i], old_ids=predictions.get(i) or old[i] or [], new_ids=new[i],
-                   predicted=i in predictions)
+        AnswerPair(prompt_ids=prompts[i], old_ids=old[i], new_ids=new[i], predicted=i not in given)
         for i in range(len(items))
     ]

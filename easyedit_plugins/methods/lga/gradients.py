@@ -16,6 +16,15 @@ factors are separate rows of the batch, so a batch of items still gives per-item
 
 Parameters are frozen during the passes (no ``.grad`` is written, and autograd saves no inputs
 for weight gradients); the graph starts at the input embeddings' output instead.
+
+Memory, estimated for Llama-3-8B in bfloat16 (32 layers, d = 4096, d_ff = 14336) and proxy items
+of T tokens (prompt + answer): the original answer's factors take 32 x T x (14336 + 4096) x 2
+bytes, about 1.2 MB x T per item for ``mlp_out`` (35 MB at T = 30; three times that for
+``mlp_all``), the new answer's module inputs as much again, plus ONE module's output gradient
+at a time. Materialised weight gradients would take 3.8 GB (``mlp_out``) or 11.3 GB
+(``mlp_all``) per answer. The peak is the weights (16 GB) plus one batch's activations and these
+factors: roughly 1.5 GB more at ``proxy_batch_size: 8`` and T = 30; lower the batch size to
+lower it.
 """
 
 from __future__ import annotations
@@ -35,7 +44,7 @@ from .answers import AnswerPair
 GradientObserver = Callable[[str, torch.Tensor], None]
 
 
-class UnsupportedModule(TypeError):
+class UnsupportedModule(ValueError):
     """A scored module is not a position-wise linear map, so its gradient cannot be factored."""
 
 
@@ -151,7 +160,8 @@ def item_inner_products(pairs: Sequence[AnswerPair], model: nn.Module, tok: Any,
     products = torch.zeros(len(pairs), len(modules), dtype=torch.float64)
 
     def per_item(batch_tensor: torch.Tensor, lengths: Sequence[int]) -> list[torch.Tensor]:
-        return [batch_tensor[i, :length].float() for i, length in enumerate(lengths)]
+        """Views of each item's rows, kept in the model's dtype until they are multiplied."""
+        return [batch_tensor[i, :length] for i, length in enumerate(lengths)]
 
     def keep(store: dict[str, list[torch.Tensor]], lengths: Sequence[int]) -> GradientObserver:
         return lambda name, tensor: store.__setitem__(name, per_item(tensor, lengths))
@@ -159,8 +169,8 @@ def item_inner_products(pairs: Sequence[AnswerPair], model: nn.Module, tok: Any,
     def multiply(name: str, grad: torch.Tensor) -> None:
         for i, delta_new in enumerate(per_item(grad, new_rows.lengths)):
             x_old, delta_old, x_new = old_inputs[name][i], old_grads[name][i], new_inputs[name][i]
-            gram_grads = delta_old @ delta_new.T
-            gram_inputs = x_old @ x_new.T
+            gram_grads = delta_old.float() @ delta_new.float().T
+            gram_inputs = x_old.float() @ x_new.float().T
             products[i, column[name]] = (gram_grads.double() * gram_inputs.double()).sum().item()
 
     backward_through(model, modules, old_rows, keep(old_inputs, old_rows.lengths), keep(old_grads, old_rows.lengths))

@@ -4,34 +4,21 @@ One panel per group (the flat list, or each DMLE stage). The first and last laye
 score orders of magnitude above the rest, which would flatten every other bar, so the y-axis
 spans the fences and the kept scores; a bar cut by the axis carries its value as a label.
 
-Matplotlib comes from the ``plots`` extra and is imported only here, only when a plot is
-asked for. The figure is drawn on an Agg canvas of its own: pyplot's global backend (a user's
-notebook) is left alone.
+Matplotlib comes from the ``plots`` extra, imported only when a plot is asked for
+(:mod:`easyedit_plugins.plotting`).
 """
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any, Sequence
 
+from ...plotting import matplotlib_parts
 from .choose import LayerChoice
 from .search import LGAReport
 
 CHOSEN, KEPT, DROPPED, FENCE, BEST = "#d95f02", "#1b9e77", "#bdbdbd", "#7570b3", "#e7298a"
-
-
-def _matplotlib() -> Any:
-    """The matplotlib pieces used here, or an ImportError that says how to install them."""
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-        from matplotlib.lines import Line2D
-        from matplotlib.patches import Patch
-    except ImportError:
-        raise ImportError("plotting LGA scores needs matplotlib: pip install 'easyedit-plugins[plots]'") from None
-    return SimpleNamespace(Figure=Figure, Canvas=FigureCanvasAgg, Line2D=Line2D, Patch=Patch)
 
 
 def _y_range(scores: Sequence[float], choice: LayerChoice) -> tuple[float, float]:
@@ -85,7 +72,7 @@ def _panel(axes: Any, mpl: Any, name: str, scores: Sequence[float], choice: Laye
 
 def plot_scores(report: LGAReport, path: str | Path, title: str | None = None) -> Path:
     """Draw ``report``'s scores into the PNG ``path`` and return it."""
-    mpl = _matplotlib()
+    mpl = matplotlib_parts("plotting LGA scores")
     names = list(report.choices)
     width = max(6.0, 0.4 * report.scores.num_layers + 2.0) + 2.6  # bars + the legend on the right
     figure = mpl.Figure(figsize=(width, 3.4 * len(names) + (0.4 if title else 0.0)))

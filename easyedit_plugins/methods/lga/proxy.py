@@ -95,8 +95,8 @@ def _world_requests(spec: str, staged: bool) -> list[dict[str, Any]]:
     except (FileNotFoundError, ValueError) as error:
         raise ProxyDataError(f"{WORLD_SCHEME}{spec}: {error}") from None
     if staged:
-        return world.rule_requests(seed=seed)
-    return world.fact_requests(min(WORLD_PROXY_FACTS, len(world.world.subjects)), seed=seed)
+        return world.rule_requests()
+    return world.fact_requests(min(WORLD_PROXY_FACTS, len(world.world.subjects)))
 
 
 def _text(value: Any) -> str | None:

@@ -56,7 +56,7 @@ class LayerScores:
     def num_layers(self) -> int:
         return int(self.per_item.shape[1])
 
-    def total(self, forms: Iterable[str] | None = None) -> list[float]:
+    def total(self, forms: Iterable[str | None] | None = None) -> list[float]:
         """``S_l`` summed over every item, or over the items of ``forms``."""
         if forms is None:
             rows = self.per_item
@@ -66,7 +66,7 @@ class LayerScores:
             rows = self.per_item[mask]
         return rows.sum(0).tolist()
 
-    def count(self, forms: Iterable[str] | None = None) -> int:
+    def count(self, forms: Iterable[str | None] | None = None) -> int:
         if forms is None:
             return len(self.forms)
         wanted = set(forms)

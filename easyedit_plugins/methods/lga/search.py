@@ -8,7 +8,7 @@ hyperparameter file instead.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import torch
@@ -65,7 +65,6 @@ class LGAReport:
     group_scores: dict[str, list[float]]
     group_sizes: dict[str, int]
     proxy_source: str
-    details: dict[str, Any] = field(default_factory=dict)
 
     @property
     def staged(self) -> bool:
@@ -98,7 +97,6 @@ class LGAReport:
             "modules": self.scores.modules,
             "seconds": round(self.scores.seconds, 3),
             "settings": {key: value for key, value in self.config.to_dict().items() if key != "model_name"},
-            **self.details,
         }
         return LayerSelection(selector="lga", layers=self.layers, scores=dict(self.group_scores), details=details)
 

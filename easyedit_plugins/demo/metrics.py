@@ -1,0 +1,88 @@
+"""The numbers in the demo's table, in EasyEdit's own definitions.
+
+* efficacy: teacher-forced token accuracy of ``target_new`` after the edit prompt;
+* generalisation: the same after the rephrased prompt;
+* locality: the share of the neighbourhood prompts' answer tokens the model predicts exactly
+  as before the edit.
+
+The old and new answers are greedy generations of the target's length, so a reader sees what
+the model says, not only a score.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from statistics import fmean
+from typing import Any
+
+from ..evaluation import greedy_generate, prediction_agreement, target_token_predictions, token_accuracy
+from ..evaluation.generation import generation_budget
+
+
+@dataclass
+class Before:
+    """What the unedited model said, kept to compare with after the edit."""
+
+    answers: list[str]
+    locality: list[list[tuple[int, ...]]]
+
+
+@dataclass
+class Row:
+    """One edited request, before and after."""
+
+    method: str
+    prompt: str
+    target: str
+    old_answer: str
+    new_answer: str
+    efficacy: float
+    generalisation: float | None
+    locality: float | None
+
+
+def _locality_pairs(request: dict[str, Any]) -> tuple[list[str], list[str]]:
+    prompts: list[str] = []
+    answers: list[str] = []
+    for block in (request.get("locality") or {}).values():
+        block_prompts = block["prompt"] if isinstance(block["prompt"], list) else [block["prompt"]]
+        block_answers = block["ground_truth"] if isinstance(block["ground_truth"], list) else [block["ground_truth"]]
+        prompts.extend(block_prompts)
+        answers.extend(str(a) for a in block_answers)
+    return prompts, answers
+
+
+def _first_sentence(text: str) -> str:
+    """The answer without what the model goes on to say after it ("Rome. The city of" -> "Rome.")."""
+    head, period, _ = text.strip().partition(". ")
+    return head + period.strip()
+
+
+def _answers(model: Any, tok: Any, requests: list[dict[str, Any]]) -> list[str]:
+    budgets = [generation_budget(tok, r["target_new"], factor=1) for r in requests]
+    return [_first_sentence(a) for a in greedy_generate(model, tok, [r["prompt"] for r in requests], budgets)]
+
+
+def measure_before(model: Any, tok: Any, requests: list[dict[str, Any]]) -> Before:
+    locality = []
+    for request in requests:
+        prompts, answers = _locality_pairs(request)
+        locality.append([p.predicted for p in target_token_predictions(model, tok, prompts, answers)] if prompts else [])
+    return Before(_answers(model, tok, requests), locality)
+
+
+def measure_after(method: str, model: Any, tok: Any, requests: list[dict[str, Any]], before: Before) -> list[Row]:
+    after_answers = _answers(model, tok, requests)
+    efficacy = token_accuracy(model, tok, [r["prompt"] for r in requests], [r["target_new"] for r in requests])
+    rows = []
+    for index, request in enumerate(requests):
+        rephrase = request.get("rephrase_prompt")
+        generalisation = token_accuracy(model, tok, [rephrase], [request["target_new"]])[0] if rephrase else None
+        prompts, answers = _locality_pairs(request)
+        locality = None
+        if prompts:
+            now = [p.predicted for p in target_token_predictions(model, tok, prompts, answers)]
+            locality = fmean(prediction_agreement(b, a) for b, a in zip(before.locality[index], now))
+        rows.append(Row(method, request["prompt"], request["target_new"], before.answers[index], after_answers[index],
+                        efficacy[index], generalisation, locality))
+    return rows

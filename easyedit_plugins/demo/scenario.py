@@ -1,0 +1,96 @@
+"""What the demo edits: which methods, with which settings, on which requests of the world.
+
+Every method edits the UNEDITED miniature world model (the demo restores the weights between
+methods) so the rows of the table compare like with like. The settings are the published ones
+scaled to a model of a few layers: fewer optimisation steps, covariance statistics from the
+world's own text, layers in the lower half of the network (where the world model keeps facts).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from ..methods.blue import BLUEHyperParams
+from ..methods.dmle import DMLEHyperParams
+from ..methods.pac import PACHyperParams
+from ..testing.world import WorldModel, world_statistics_corpus
+
+Kind = Literal["facts", "rule"]
+
+
+@dataclass
+class DemoEdit:
+    """One row group of the demo: a method, its hyperparameters and what it edits."""
+
+    label: str
+    hparams: Any
+    kind: Kind
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    note: str = ""
+
+
+def fact_layers(num_layers: int) -> list[int]:
+    """The critical layers the demo gives the locate-then-edit methods.
+
+    The lower half of the network: the world model resolves a fact at the subject (which ends
+    every prompt), and its first layers are where that happens (measured with
+    ``benchmarks/bench_world_editability.py``).
+    """
+    return list(range(0, max(2, num_layers // 2)))
+
+
+def _locate_edit_settings(world: WorldModel, stats_dir: Path, corpus: Path) -> dict[str, Any]:
+    num_layers = world.model.config.num_hidden_layers
+    return dict(
+        model_name=str(world.path),
+        device="cpu",
+        v_num_grad_steps=25,
+        v_loss_layer=num_layers - 1,
+        mom2_update_weight=1000.0,
+        mom2_dataset="world",
+        mom2_n_samples=None,
+        stats_dir=str(stats_dir),
+        stats_corpus=str(corpus),
+        stats_max_length=64,
+    )
+
+
+def build_scenario(world: WorldModel, workdir: Path, facts: int = 3, with_lga: bool = True) -> list[DemoEdit]:
+    """The demo's edits on ``world``: facts with BLUE (on MEMIT and AlphaEdit), BLUE with
+    LGA-chosen layers, PAC, and a rule with DMLE."""
+    corpus = workdir / "world_corpus.txt"
+    corpus.write_text("\n".join(world_statistics_corpus(world.world)), encoding="utf-8")
+    stats_dir = workdir / "stats"
+    common = _locate_edit_settings(world, stats_dir, corpus)
+    num_layers = world.model.config.num_hidden_layers
+    layers = fact_layers(num_layers)
+    fact_requests = world.fact_requests(facts, seed=0)
+    edits = [
+        DemoEdit("BLUE (MEMIT)", BLUEHyperParams(layers=layers, base_method="MEMIT", **common), "facts", fact_requests,
+                 f"boundary layers {layers[0]} and {layers[-1]} of critical layers {layers}"),
+        DemoEdit("BLUE (AlphaEdit)", BLUEHyperParams(layers=layers, base_method="AlphaEdit", L2=1.0,
+                                                      nullspace_threshold=None, nullspace_relative_threshold=1e-2, **common),
+                 "facts", fact_requests, "null space: eigenvalues below 1% of the largest"),
+    ]
+    if with_lga:
+        edits.append(DemoEdit(
+            "BLUE + LGA layers",
+            BLUEHyperParams(layers=layers, base_method="MEMIT", layer_selection="lga",
+                            layer_selection_config={"selection": "window", "num_layers": len(layers),
+                                                    "output_dir": str(workdir / "lga")}, **common),
+            "facts", fact_requests, "layers chosen by LGA on the edited facts"))
+    edits.append(DemoEdit(
+        "PAC",
+        PACHyperParams(model_name=str(world.path), device="cpu", lr=1e-2, num_epochs=12),
+        "facts", fact_requests, "critical key/value paths of every layer (lr 1e-2 for a small model)"))
+    rule = world.rule_requests(seed=0)[:3]
+    if rule:
+        early = [0]
+        middle = [max(1, num_layers // 2)]
+        stages = [{"name": "f_d", "forms": ["formula", "description"], "layers": early},
+                  {"name": "ins", "forms": ["instance"], "layers": middle}]
+        edits.append(DemoEdit("DMLE", DMLEHyperParams(stages=stages, **common), "rule", rule,
+                              f"formula and description on layer {early}, instance on layer {middle}"))
+    return edits

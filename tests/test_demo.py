@@ -1,0 +1,44 @@
+"""The README's main command: ``easyedit-plugins demo`` on the trained miniature world."""
+
+from __future__ import annotations
+
+from statistics import fmean
+
+import pytest
+
+from easyedit_plugins.demo import format_table, run_demo
+from easyedit_plugins.host.easyedit import load_easyedit
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory, world_factory):
+    world_factory()  # trains the test world once per run (shared with the other world tests)
+    out = tmp_path_factory.mktemp("demo")
+    return out, run_demo(out, preset="test", arch="gpt2", facts=3, progress=False)
+
+
+def test_every_method_edits_and_the_report_is_written(demo):
+    out, result = demo
+    methods = {row.method for row in result.rows}
+    assert methods == {"BLUE (MEMIT)", "BLUE (AlphaEdit)", "BLUE + LGA layers", "PAC", "DMLE"}
+    text = (out / "report.md").read_text(encoding="utf-8")
+    assert "## Before and after" in text and "| BLUE (MEMIT) |" in text
+    assert (out / "plots" / "metrics.png").stat().st_size > 0
+    assert (out / "plots" / "lga_scores.png").stat().st_size > 0
+    handle = load_easyedit()
+    assert result.editor.startswith("EasyEdit" if handle is not None else "easyedit-plugins")
+
+
+def test_fact_edits_take_and_leave_other_facts_alone(demo):
+    _, result = demo
+    blue = [row for row in result.rows if row.method == "BLUE (MEMIT)"]
+    assert fmean(row.efficacy for row in blue) == 1.0
+    assert all(row.new_answer.startswith(row.target) for row in blue)
+    assert fmean(row.locality for row in blue) >= 0.8
+
+
+def test_table_lists_old_and_new_answers(demo):
+    _, result = demo
+    table = format_table(result.rows)
+    assert table.splitlines()[0].split()[:2] == ["method", "prompt"]
+    assert "(want: " in table
