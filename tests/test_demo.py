@@ -35,6 +35,7 @@ def test_fact_edits_take_and_leave_other_facts_alone(demo):
     assert fmean(row.efficacy for row in blue) == 1.0
     assert all(row.new_answer.startswith(row.target) for row in blue)
     assert fmean(row.locality for row in blue) >= 0.8
+    assert fmean(row.generalisation for row in blue) >= 0.5
 
 
 def test_table_lists_old_and_new_answers(demo):

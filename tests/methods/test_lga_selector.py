@@ -73,7 +73,9 @@ def test_the_selector_drives_a_blue_edit_and_saves_its_choice(tmp_path, blue_set
     expected = lga_select_layers(model, tok, fact_requests(), hparams)
     assert expected.selector == "lga" and len(expected.layers) == 3
 
-    _, weights_copy = make_easyedit_apply(BLUE_METHOD)(model, tok, fact_requests(), hparams, return_orig_weights=True)
+    # keep_original_weight: the 2023 editor's methods return originals only when asked to keep them
+    _, weights_copy = make_easyedit_apply(BLUE_METHOD)(model, tok, fact_requests(), hparams, return_orig_weights=True,
+                                                       keep_original_weight=True)
 
     first, last = expected.layers[0], expected.layers[-1]
     assert sorted(weights_copy) == [f"transformer.h.{first}.mlp.c_proj.weight", f"transformer.h.{last}.mlp.c_proj.weight"]

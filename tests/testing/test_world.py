@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -118,16 +119,32 @@ def test_fact_requests_are_valid_easyedit_requests(world):
 
 def test_fact_requests_use_only_what_the_model_knows(world):
     def knows(pairs):
-        return [not prompt.startswith("The ") for prompt, _ in pairs]
+        return ["home town" not in prompt for prompt, _ in pairs]
 
     for request in fact_requests(world, 5, seed=2, knows=knows):
         prompts = [request["prompt"], request["rephrase_prompt"], *request["locality"]["neighborhood"]["prompt"]]
-        assert not any(prompt.startswith("The ") for prompt in prompts)
+        assert not any("home town" in prompt for prompt in prompts)
 
 
 def test_fact_requests_say_when_the_world_is_too_small(world):
     with pytest.raises(ValueError, match="usable facts"):
         fact_requests(world, len(world.subjects) + 1)
+
+
+def test_fact_requests_may_repeat_subjects_across_chunks_but_not_within_one(world):
+    count = len(world.subjects) + 10
+    requests = fact_requests(world, count, seed=4, distinct_within=5)
+    assert requests == fact_requests(world, count, seed=4, distinct_within=5)
+    trained = {p.prompt: p for p in world.trained_fact_prompts}
+    edited = [trained[r["prompt"]].fact for r in requests]
+    assert len(set(edited)) == count and len({fact.subject for fact in edited}) < count
+    for start in range(0, count, 5):
+        assert len({r["subject"] for r in requests[start:start + 5]}) == len(requests[start:start + 5])
+    for request in requests:
+        for prompt in request["locality"]["neighborhood"]["prompt"]:
+            assert trained[prompt].fact not in edited
+    with pytest.raises(ValueError, match="distinct subjects"):
+        fact_requests(world, len(world.facts), distinct_within=len(world.subjects) + 1)
 
 
 def test_rule_requests_cover_the_three_forms_of_one_counterfactual_rule(world):
@@ -157,19 +174,19 @@ def test_rule_requests_use_only_what_the_model_knows(world):
     forgotten = world.rules[0]
 
     def knows(pairs):
-        return [forgotten.name not in prompt and "3 and 3" not in prompt for prompt, _ in pairs]
+        return [forgotten.name not in prompt and "x = 3 and y = 3" not in prompt for prompt, _ in pairs]
 
     requests = rule_requests(world, seed=3, knows=knows)
     assert {r["rule_id"] for r in requests} == {rule.rule_id for rule in world.rules[1:]}
     for request in requests:
         prompts = [request["prompt"], request["rephrase_prompt"], *request["portability"]["Instance"]["prompt"]]
-        assert not any("3 and 3" in prompt for prompt in prompts)
+        assert not any("x = 3 and y = 3" in prompt for prompt in prompts)
     with pytest.raises(ValueError, match="not usable"):
         rule_requests(world, knows=knows, rules=[forgotten.rule_id])
 
 
 def _operands(prompt: str) -> tuple[int, int]:
-    numbers = [int(word) for word in prompt.split() if word.isdigit()]
+    numbers = [int(number) for number in re.findall(r"\d+", prompt)]
     return numbers[0], numbers[1]
 
 
