@@ -36,7 +36,7 @@ def _neighbourhood(prompts: Sequence[FactPrompt | RulePrompt]) -> dict[str, dict
 
 
 def fact_requests(world: World, count: int, seed: int = 0, knows: Knows | None = None,
-                  neighbours: int = 2) -> list[Request]:
+                  neighbours: int = 2, distinct_within: int | None = None) -> list[Request]:
     """``count`` counterfactual edits of facts of ``count`` different subjects.
 
     Each request's prompt and rephrase are two different TRAINED templates of the fact (never a
@@ -45,21 +45,40 @@ def fact_requests(world: World, count: int, seed: int = 0, knows: Knows | None =
     there). Locality prompts are
     facts of the same relation about subjects outside the batch, preferring subjects that share
     the edited fact's object: the facts an over-broad edit is most likely to drag along.
+
+    ``distinct_within=n`` lifts the one-fact-per-subject limit for long edit sequences (the
+    ``full`` world has 500 subjects but 1500 facts): a subject may then be edited on several
+    relations, but every consecutive chunk of ``n`` requests (``requests[i*n:(i+1)*n]``, one
+    batch edit of a sequence) still has ``n`` different subjects, and locality prompts are
+    facts of the same relation that no request edits.
     """
     rng = random.Random(f"fact-requests:{seed}")
     known = _known_prompts(world.trained_fact_prompts, knows)
     usable = {fact: [p for p in world.prompts_of(fact, held_out=False) if p.prompt in known] for fact in world.facts}
     candidates = [fact for fact, prompts in usable.items() if len(prompts) >= 2]
     rng.shuffle(candidates)
-    chosen: list[Fact] = []
-    for fact in candidates:
-        if len(chosen) == count:
-            break
-        if all(fact.subject != other.subject for other in chosen):
-            chosen.append(fact)
-    if len(chosen) < count:
-        raise ValueError(f"the world has only {len(chosen)} usable facts of distinct subjects; asked for {count}")
-    edited_subjects = {fact.subject for fact in chosen}
+    excluded: Callable[[Fact], bool]
+    if distinct_within is not None:
+        if distinct_within < 1:
+            raise ValueError(f"distinct_within must be a positive chunk size, got {distinct_within}")
+        if len(candidates) < count:
+            raise ValueError(f"the world has only {len(candidates)} usable facts; asked for {count}")
+        chosen = _in_chunks_of_distinct_subjects(candidates[:count], distinct_within, rng)
+        edited_facts = set(chosen)
+        excluded = edited_facts.__contains__
+    else:
+        chosen = []
+        for fact in candidates:
+            if len(chosen) == count:
+                break
+            if all(fact.subject != other.subject for other in chosen):
+                chosen.append(fact)
+        if len(chosen) < count:
+            raise ValueError(f"the world has only {len(chosen)} usable facts of distinct subjects; asked for {count}")
+        edited_subjects = {fact.subject for fact in chosen}
+
+        def excluded(fact: Fact) -> bool:
+            return fact.subject in edited_subjects
     requests = []
     for case_id, fact in enumerate(chosen):
         prompt, rephrase = rng.sample(usable[fact], 2)
@@ -71,15 +90,53 @@ def fact_requests(world: World, count: int, seed: int = 0, knows: Knows | None =
             "target_new": rng.choice(others),
             "ground_truth": fact.object,
             "rephrase_prompt": rephrase.prompt,
-            "locality": _neighbourhood(_fact_neighbours(world, fact, usable, edited_subjects, neighbours, rng)),
+            "locality": _neighbourhood(_fact_neighbours(world, fact, usable, excluded, neighbours, rng)),
             "portability": {},
         })
     return requests
 
 
-def _fact_neighbours(world: World, fact: Fact, usable: dict[Fact, list[FactPrompt]], excluded: set[str],
+def _in_chunks_of_distinct_subjects(facts: list[Fact], size: int, rng: random.Random,
+                                    attempts: int = 20) -> list[Fact]:
+    """``facts`` reordered so that every consecutive chunk of ``size`` has distinct subjects.
+
+    Chunk by chunk, in the given order, except that a subject with as many facts left as
+    chunks left goes first (later it could no longer be spread over distinct chunks). If the
+    tail still cannot be filled, the facts are shuffled and arranged again.
+    """
+    facts = list(facts)
+    for _ in range(attempts):
+        pending = list(facts)
+        ordered: list[Fact] = []
+        while pending:
+            chunks_left = -(-len(pending) // size)
+            left: dict[str, int] = {}
+            for fact in pending:
+                left[fact.subject] = left.get(fact.subject, 0) + 1
+            forced = [fact for fact in pending if left[fact.subject] >= chunks_left]
+            chunk: list[Fact] = []
+            subjects: set[str] = set()
+            for fact in forced + pending:
+                if len(chunk) == size:
+                    break
+                if fact.subject not in subjects:
+                    chunk.append(fact)
+                    subjects.add(fact.subject)
+            if len(chunk) < min(size, len(pending)):
+                break
+            ordered.extend(chunk)
+            taken = set(chunk)
+            pending = [fact for fact in pending if fact not in taken]
+        else:
+            return ordered
+        rng.shuffle(facts)
+    raise ValueError(f"cannot arrange {len(facts)} facts in chunks of {size} with distinct subjects "
+                     "(too many facts of too few subjects)")
+
+
+def _fact_neighbours(world: World, fact: Fact, usable: dict[Fact, list[FactPrompt]], excluded: Callable[[Fact], bool],
                      count: int, rng: random.Random) -> list[FactPrompt]:
-    pool = [f for f in world.facts if f.relation == fact.relation and f.subject not in excluded and usable[f]]
+    pool = [f for f in world.facts if f.relation == fact.relation and not excluded(f) and usable[f]]
     rng.shuffle(pool)
     pool.sort(key=lambda f: f.object != fact.object)  # stable: same object first, shuffled within
     return [rng.choice(usable[f]) for f in pool[:count]]
