@@ -105,9 +105,11 @@ class WorldModel:
         """For each ``(prompt, answer)``: does the model's greedy continuation give the answer?"""
         return greedy_hits(self.model, self.tok, pairs)
 
-    def fact_requests(self, count: int, seed: int = 0, neighbours: int = 2) -> list[Request]:
+    def fact_requests(self, count: int, seed: int = 0, neighbours: int = 2,
+                      distinct_within: int | None = None) -> list[Request]:
         """Fact edits built only from prompts this model answers correctly (see :func:`fact_requests`)."""
-        return fact_requests(self.world, count, seed, knows=self.knows, neighbours=neighbours)
+        return fact_requests(self.world, count, seed, knows=self.knows, neighbours=neighbours,
+                             distinct_within=distinct_within)
 
     def rule_requests(self, seed: int = 0, rules: Sequence[int] | None = None, instances: int = 4,
                       neighbours: int = 2) -> list[Request]:

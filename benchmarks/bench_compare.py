@@ -1,0 +1,660 @@
+"""Sequential editing on the miniature world: MEMIT, AlphaEdit, BLUE, PAC and DMLE side by side.
+
+    python benchmarks/bench_compare.py --preset full --edits 1000 --batch 10 --checkpoints 10 100 500 1000
+    EASYEDIT_SRC=/path/to/EasyEdit python benchmarks/bench_compare.py ...   # EasyEdit's own MEMIT/AlphaEdit
+    python benchmarks/bench_compare.py --preset test --edits 40 --checkpoints 10 40   # a quick look
+
+What it does, on the trained world model of ``--preset`` (``easyedit_plugins.testing.world``):
+
+* **Fact methods** edit ``--edits`` counterfactual facts SEQUENTIALLY (EasyEdit's
+  ``sequential_edit``): ``--batch`` facts per call, on the model the previous calls left, never
+  restored. A subject may come back with another relation later in the sequence, never twice in
+  one batch (``fact_requests(..., distinct_within=batch)``). Methods (``--methods``):
+
+  - ``MEMIT``, ``AlphaEdit``: EasyEdit's own ``apply_memit_to_model`` / ``apply_AlphaEdit_to_model``
+    when EasyEdit (the 2026 source tree, ``EASYEDIT_SRC``) is importable, else the package's
+    reference modes (BLUE's engine with ``schedule: distributed``). ``MEMIT-ref`` and
+    ``AlphaEdit-ref`` always name the reference modes (only run when asked for).
+  - ``BLUE-MEMIT``, ``BLUE-AlphaEdit``: BLUE (``schedule: boundary``) on each base method.
+  - ``PAC``: consecutive joint PAC edits of ``--batch`` facts (every layer's FFN).
+
+  All locate-then-edit methods edit the same layers (the preset's ``EDIT_LAYERS`` or
+  ``--layers``), read the same covariance file (written once in EasyEdit's cache layout from every
+  line of ``world_statistics_corpus``) and use the same context templates (sampled once from the
+  unedited model by the package and handed to EasyEdit's template cache, so that sampling noise
+  is no difference between them). EasyEdit's AlphaEdit gets its null-space projector from its own
+  ``get_project`` (written to a ``P_loc`` file: its built-in path only knows llama/qwen/gpt2-xl
+  model names); that one-off computation counts as editing time, as the package's projector does.
+
+  Settings: the demo's, measured on the world (``easyedit_plugins/demo/scenario.py``): MEMIT's
+  lambda (``mom2_update_weight``) 100, up to 100 target steps (25 leave MEMIT's targets on the
+  ``full`` world unconverged: efficacy 0.4 after 10 edits, 1.0 with 100), PAC with learning rate
+  3e-3 and 5 critical keys/values per layer; AlphaEdit with EasyEdit's absolute null-space
+  threshold 2e-2 and ``L2`` 1 (EasyEdit's 10 leaves this model almost unedited).
+
+* **DMLE** edits every rule the model knows, one rule (its formula, description and instance
+  requests in one call) after the other, with the preset's ``RULE_STAGES``.
+
+* **Metrics**, greedy whole-answer hits (``WorldModel.knows``), at every ``--checkpoints`` count
+  and after the last edit, over ALL edits made so far: efficacy (the edit prompt gives
+  ``target_new``), generalisation (the rephrase, another trained template of the fact, does) and
+  locality (a fixed set of ``--locality`` facts that no request edits, each asked through a
+  prompt the unedited model answers, keep their answers; many share a subject with an edited
+  fact). DMLE: reliability per form, rephrase, Instance portability, Rule Understanding, the same
+  fact locality, and rule locality (known prompts of the rules not edited yet).
+
+* **Cost**: each method runs in its own process. Time per edit = wall (and CPU) seconds inside
+  the edit calls only / number of edited requests. Peak memory = the highest resident set size
+  during the edit calls (the kernel's peak counter is reset before every call, so evaluation is
+  excluded) minus the resident size after loading the model (and EasyEdit). Both are also given
+  as ratios to ``MEMIT`` of the same run: EasyEdit's own MEMIT, or the reference mode when
+  EasyEdit is absent (the report says which).
+
+Output in ``--out`` (default ``benchmarks/results``): ``compare-<date>.md`` (``compare-<preset>-
+<date>.md`` for presets other than ``full``) with the tables, the exact command and the machine,
+the same data as ``.json``, and ``-curves.png`` (efficacy, generalisation and locality against the
+number of edits). Every finished method is kept in ``compare-parts/<settings key>/<method>.json``
+and reused by a later run with the same settings unless ``--force``: an interrupted run resumes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import gc
+import hashlib
+import importlib
+import json
+import logging
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import redirect_stdout
+from pathlib import Path
+from typing import Any, Callable
+
+if os.environ.get("EASYEDIT_SRC"):
+    sys.path.insert(0, os.environ["EASYEDIT_SRC"])
+
+import numpy as np
+import torch
+import transformers
+from tqdm.auto import tqdm
+
+from bench_blue import settings as easyedit_settings
+from bench_world_editability import pac_settings
+from compare_report import FACT_METRICS, plot_curves, summary_rows, write_markdown
+from easyedit_plugins import (
+    BLUEHyperParams, DMLEHyperParams, apply_blue_to_model, apply_dmle_to_model, apply_pac_to_model,
+)
+from easyedit_plugins.core.archspec import arch_spec
+from easyedit_plugins.core.context import generate_templates
+from easyedit_plugins.core.files import write_atomically, write_text_atomically
+from easyedit_plugins.core.stats import collect_second_moments
+from easyedit_plugins.host.easyedit import EasyEditHandle, load_easyedit
+from easyedit_plugins.testing.world import WorldModel, load_world_model, world_model_path, world_statistics_corpus
+from easyedit_plugins.testing.world_presets import EDIT_LAYERS, RULE_STAGES
+from easyedit_plugins.testing.world_requests import fact_requests, rule_requests
+
+SCRIPT = Path(__file__).resolve()
+FACT_METHODS = ("MEMIT", "AlphaEdit", "BLUE-MEMIT", "BLUE-AlphaEdit", "PAC", "MEMIT-ref", "AlphaEdit-ref")
+METHODS = (*FACT_METHODS, "DMLE")
+DEFAULT_METHODS = ("MEMIT", "AlphaEdit", "BLUE-MEMIT", "BLUE-AlphaEdit", "PAC", "DMLE")
+#: Name of the statistics corpus (EasyEdit's ``mom2_dataset``: the folder of the cache files).
+CORPUS_NAME = "world"
+MIB = 1024 * 1024
+
+
+# --- memory -------------------------------------------------------------------------------------
+
+def _status_kib(field: str) -> int | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def _libc() -> Any:
+    try:
+        import ctypes
+        libc = ctypes.CDLL("libc.so.6")
+        libc.malloc_trim  # noqa: B018 - glibc only
+        return libc
+    except (OSError, AttributeError):
+        return None
+
+
+_LIBC = _libc()
+
+
+class Memory:
+    """Resident set size of this process; the peak is measured per edit call where Linux allows."""
+
+    def __init__(self) -> None:
+        self.resettable = self._reset_peak()
+        self.baseline = self.rss()
+        self.peak = self.baseline
+
+    @staticmethod
+    def _reset_peak() -> bool:
+        try:
+            Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current RSS
+            return _status_kib("VmHWM") is not None
+        except OSError:
+            return False
+
+    @staticmethod
+    def _bytes(field: str) -> int:
+        """``field`` of /proc/self/status in bytes; the lifetime peak where /proc is missing."""
+        kib = _status_kib(field)
+        if kib is None:
+            import resource
+            kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return kib * 1024
+
+    @classmethod
+    def rss(cls) -> int:
+        return cls._bytes("VmRSS")
+
+    @classmethod
+    def high_water(cls) -> int:
+        return cls._bytes("VmHWM")
+
+    def before_edit(self) -> None:
+        """Give freed heap memory back (so what evaluation left behind is not counted), reset the peak."""
+        gc.collect()
+        if _LIBC is not None:
+            _LIBC.malloc_trim(0)
+        if self.resettable:
+            self._reset_peak()
+
+    def after_edit(self) -> None:
+        self.peak = max(self.peak, self.high_water())
+
+    def report(self) -> dict[str, Any]:
+        return {
+            "rss_after_load_mib": self.baseline / MIB,
+            "peak_rss_mib": self.peak / MIB,
+            "extra_peak_mib": max(0, self.peak - self.baseline) / MIB,
+            "final_rss_mib": self.rss() / MIB,
+            "how": "VmHWM reset before every edit call, evaluation excluded" if self.resettable
+            else "ru_maxrss of the whole process, evaluation included",
+        }
+
+
+# --- the plan every worker shares ---------------------------------------------------------------
+
+def output_name(args: argparse.Namespace, today: str) -> str:
+    return f"compare-{today}" if args.preset == "full" else f"compare-{args.preset}-{today}"
+
+
+def easyedit_handle() -> EasyEditHandle | None:
+    """EasyEdit if importable and of the 2026 generation (the 2023 release needs CUDA and old transformers)."""
+    handle = load_easyedit()
+    if handle is not None:
+        logging.getLogger().setLevel(logging.WARNING)  # EasyEdit's import sets the root logger to INFO
+    if handle is not None and handle.generation != "2026":
+        print(f"EasyEdit {handle.generation} found: only the 2026 source tree is supported here; "
+              "MEMIT and AlphaEdit run as the package's reference modes", file=sys.stderr)
+        return None
+    return handle
+
+
+def easyedit_version(handle: EasyEditHandle | None) -> str:
+    if handle is None:
+        return "not importable"
+    source = os.environ.get("EASYEDIT_SRC")
+    if source:
+        try:
+            head = subprocess.run(["git", "-C", source, "rev-parse", "--short", "HEAD"], capture_output=True,
+                                  text=True, check=True).stdout.strip()
+            return f"{handle.generation} source tree {source} (git {head})"
+        except (OSError, subprocess.CalledProcessError):
+            return f"{handle.generation} source tree {source} (no git metadata)"
+    try:
+        from importlib.metadata import version
+        return f"{handle.generation} easyeditor {version('easyeditor')}"
+    except Exception:  # noqa: BLE001 - only a label
+        return handle.generation
+
+
+def settings_key(args: argparse.Namespace, implementation: str) -> str:
+    """What decides a method's numbers; finished methods are reused only under the same key."""
+    fields = {name: getattr(args, name) for name in (
+        "preset", "arch", "seed", "edits", "batch", "checkpoints", "layers", "locality", "threads",
+        "v_num_grad_steps", "mom2_update_weight", "l2", "nullspace_threshold", "pac_lr", "pac_epochs", "pac_critical", "z_batch")}
+    fields["easyedit"] = implementation
+    fields["world_model"] = world_model_path(args.preset, args.arch, args.seed).name  # the world's cache key
+    canonical = json.dumps(fields, sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+
+def write_statistics(world: WorldModel, layers: list[int], stats_dir: Path) -> int:
+    """C0 of ``layers`` from every corpus line, saved where EasyEdit 2026 looks (the package reads it too)."""
+    corpus = world_statistics_corpus(world.world)
+    spec = arch_spec(world.model)
+    names = [spec.mlp_out_name(layer) for layer in layers]
+    accumulators = collect_second_moments(world.model, world.tok, corpus, names, n_samples=len(corpus),
+                                          dtype=torch.float32, progress=False)
+    for name, accumulator in accumulators.items():
+        path = stats_dir / world.path.name / f"{CORPUS_NAME}_stats" / f"{name}_float32_mom2_{len(corpus)}.npz"
+        arrays = {"mom2.mom2": accumulator.sum.float().numpy(), "mom2.count": np.array(accumulator.count),
+                  "mom2.constructor": np.array("easyeditor.util.runningstats.SecondMoment()"),
+                  "sample_size": np.array(len(corpus))}
+        write_atomically(path, lambda stream, arrays=arrays: np.savez(stream, **arrays), binary=True)
+    return len(corpus)
+
+
+def locality_pairs(world: WorldModel, requests: list[dict[str, Any]], count: int, seed: int) -> list[list[str]]:
+    """``count`` facts no request edits, each through one trained prompt the unedited model answers."""
+    import random
+    trained = {p.prompt: p.fact for p in world.world.trained_fact_prompts}
+    edited = {trained[r["prompt"]] for r in requests}
+    prompts = [p for p in world.world.trained_fact_prompts if p.fact not in edited]
+    known = [p for p, hit in zip(prompts, world.knows([(p.prompt, p.answer) for p in prompts])) if hit]
+    by_fact: dict[Any, list[Any]] = {}
+    for prompt in known:
+        by_fact.setdefault(prompt.fact, []).append(prompt)
+    rng = random.Random(f"compare-locality:{seed}")
+    facts = sorted(by_fact, key=lambda f: (f.subject, f.relation))
+    rng.shuffle(facts)
+    return [[(chosen := rng.choice(by_fact[fact])).prompt, chosen.answer] for fact in facts[:count]]
+
+
+def make_plan(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """Everything the workers share: requests, locality set, templates, statistics, layers."""
+    world = load_world_model(args.preset, args.arch, args.seed, threads=args.threads)
+    layers = args.layers or EDIT_LAYERS[args.preset]
+    stages = RULE_STAGES[args.preset]
+    n_layers = world.model.config.num_hidden_layers
+    stats_layers = sorted({*layers, *(layer for stage in stages for layer in stage["layers"])})
+    samples = write_statistics(world, stats_layers, work / "stats")
+    facts = fact_requests(world.world, args.edits, seed=args.seed, knows=world.knows, distinct_within=args.batch)
+    rules = rule_requests(world.world, seed=args.seed, knows=world.knows)
+    templates = generate_templates(world.model, world.tok, seed=args.seed)
+    plan = {
+        "preset": args.preset, "arch": args.arch, "seed": args.seed, "model_path": str(world.path),
+        "num_layers": n_layers, "parameters": world.report.get("parameters"), "accuracy": world.report["accuracy"],
+        "layers": layers, "rule_stages": stages, "stats_dir": str(work / "stats"), "stats_samples": samples,
+        "templates": templates, "facts": facts, "rules": rules,
+        "locality": locality_pairs(world, facts, args.locality, args.seed),
+    }
+    trained = {p.prompt: p.fact for p in world.world.trained_fact_prompts}
+    edited_subjects = {r["subject"] for r in facts}
+    plan["locality_same_subject"] = sum(trained[p].subject in edited_subjects for p, _ in plan["locality"])
+    write_text_atomically(work / "plan.json", json.dumps(plan))
+    return plan
+
+
+# --- methods ------------------------------------------------------------------------------------
+
+Editor = Callable[[list[dict[str, Any]]], None]
+
+
+def _common(plan: dict[str, Any], args: argparse.Namespace, spec: Any, layers: list[int]) -> dict[str, Any]:
+    """EasyEdit's MEMIT/AlphaEdit key names and values, shared by EasyEdit's and the package's runs."""
+    common = easyedit_settings(spec, layers, plan["num_layers"] - 1, args.v_num_grad_steps)
+    common.update(mom2_dataset=CORPUS_NAME, mom2_n_samples=plan["stats_samples"], mom2_dtype="float32",
+                  mom2_update_weight=args.mom2_update_weight)
+    return common
+
+
+def _alphaedit_keys(args: argparse.Namespace) -> dict[str, Any]:
+    return {"L2": args.l2, "nullspace_threshold": args.nullspace_threshold}
+
+
+def package_editor(method: str, world: WorldModel, plan: dict[str, Any], args: argparse.Namespace) -> tuple[Editor, str, dict]:
+    spec = arch_spec(world.model)
+    common = _common(plan, args, spec, plan["layers"])
+    shared = dict(model_name=plan["model_path"], device="cpu", stats_dir=plan["stats_dir"],
+                  context_templates=plan["templates"][1], z_requests_per_batch=args.z_batch, **common)
+    if method == "PAC":
+        hparams: Any = pac_settings(world, args.pac_lr).replace(num_epochs=args.pac_epochs, n_critical=args.pac_critical)
+        apply = apply_pac_to_model
+        label = "PAC"
+    elif method == "DMLE":
+        hparams = DMLEHyperParams(stages=plan["rule_stages"], **{k: v for k, v in shared.items() if k != "layers"})
+        apply = apply_dmle_to_model
+        label = "DMLE (rules)"
+    else:
+        base = "AlphaEdit" if "AlphaEdit" in method else "MEMIT"
+        schedule = "boundary" if method.startswith("BLUE") else "distributed"
+        extra = {**_alphaedit_keys(args), "nullspace_relative_threshold": None} if base == "AlphaEdit" else {}
+        hparams = BLUEHyperParams(base_method=base, schedule=schedule, **shared, **extra)
+        apply = apply_blue_to_model
+        label = f"BLUE on {base}" if schedule == "boundary" else f"{base} (package reference mode)"
+
+    def edit(requests: list[dict[str, Any]]) -> None:
+        apply(world.model, world.tok, [dict(r) for r in requests], hparams)
+
+    return edit, label, _describe(hparams)
+
+
+def easyedit_editor(method: str, world: WorldModel, plan: dict[str, Any], args: argparse.Namespace,
+                    log: Any) -> tuple[Editor, str, dict, Callable[[], None]]:
+    """EasyEdit 2026's own apply function for MEMIT or AlphaEdit; returns also its one-off setup."""
+    spec = arch_spec(world.model)
+    common = _common(plan, args, spec, plan["layers"])
+    base = dict(model_name=plan["model_path"], device="cpu", stats_dir=plan["stats_dir"], layer_selection="all",
+                max_length=40, batch_size=args.batch, model_parallel=False, **common)
+    if method == "MEMIT":
+        main = importlib.import_module("easyeditor.models.memit.memit_main")
+        hparams = importlib.import_module("easyeditor.models.memit.memit_hparams").MEMITHyperParams(alg_name="MEMIT", **base)
+        apply = main.apply_memit_to_model
+        setup: Callable[[], None] = lambda: None  # noqa: E731
+    else:
+        main = importlib.import_module("easyeditor.models.alphaedit.AlphaEdit_main")
+        p_loc = str(Path(plan["stats_dir"]).parent / f"P-{os.getpid()}.pt")
+        hparams = importlib.import_module("easyeditor.models.alphaedit.AlphaEdit_hparams").AlphaEditHyperParams(
+            alg_name="AlphaEdit", P_loc=p_loc, **_alphaedit_keys(args), **base)
+        apply = main.apply_AlphaEdit_to_model
+
+        def setup() -> None:
+            # EasyEdit's own projector, saved where P_loc points (its built-in branch only knows
+            # llama/qwen/gpt-j-6b/gpt2-xl names), and an empty running K K^T of the right size.
+            with redirect_stdout(log):
+                projectors = torch.stack([main.get_project(world.model, world.tok, layer, hparams)
+                                          for layer in hparams.layers])
+            torch.save(projectors, p_loc)
+            main.cache_c = torch.zeros_like(projectors)
+            main.cache_c_new = True
+    main.CONTEXT_TEMPLATES_CACHE = plan["templates"]
+
+    def edit(requests: list[dict[str, Any]]) -> None:
+        with redirect_stdout(log):
+            apply(world.model, world.tok, [dict(r) for r in requests], hparams)
+
+    return edit, f"{method} (EasyEdit 2026)", _describe(hparams), setup
+
+
+def _describe(hparams: Any) -> dict[str, Any]:
+    values = dict(vars(hparams))
+    values.pop("model_name", None)
+    values.pop("context_templates", None)
+    return json.loads(json.dumps(values, default=str))
+
+
+# --- evaluation ---------------------------------------------------------------------------------
+
+def _rate(world: WorldModel, pairs: list[tuple[str, str]]) -> float | None:
+    if not pairs:
+        return None
+    hits = world.knows(pairs)
+    return sum(hits) / len(hits)
+
+
+def fact_metrics(world: WorldModel, edited: list[dict[str, Any]], locality: list[list[str]]) -> dict[str, float | None]:
+    return {
+        "efficacy": _rate(world, [(r["prompt"], r["target_new"]) for r in edited]),
+        "generalisation": _rate(world, [(r["rephrase_prompt"], r["target_new"]) for r in edited]),
+        "locality": _rate(world, [tuple(pair) for pair in locality]),
+    }
+
+
+def rule_metrics(world: WorldModel, edited: list[dict[str, Any]], locality: list[list[str]],
+                 unedited_rule_prompts: list[tuple[str, str]]) -> dict[str, float | None]:
+    scores: dict[str, float | None] = {}
+    for form in ("formula", "description", "instance"):
+        scores[form] = _rate(world, [(r["prompt"], r["target_new"]) for r in edited if r["form"] == form])
+    blocks = {name: [(p, a) for r in edited for p, a in zip(r["portability"][name]["prompt"],
+                                                           r["portability"][name]["ground_truth"])]
+              for name in ("Instance", "Rule_Understanding")}
+    scores.update({
+        "efficacy": _rate(world, [(r["prompt"], r["target_new"]) for r in edited]),
+        "generalisation": _rate(world, [(r["rephrase_prompt"], r["target_new"]) for r in edited]),
+        "instance_portability": _rate(world, blocks["Instance"]),
+        "rule_understanding": _rate(world, blocks["Rule_Understanding"]),
+        "locality": _rate(world, [tuple(pair) for pair in locality]),
+        "rule_locality": _rate(world, unedited_rule_prompts),
+    })
+    return scores
+
+
+# --- one method in its own process --------------------------------------------------------------
+
+def warm_up(world: WorldModel) -> None:
+    """Load the kernels every method uses (autograd, LAPACK) before the memory baseline.
+
+    Their code pages and first-use buffers are tens of MiB: on a model of a few MiB they would
+    otherwise dominate every method's "extra" memory.
+    """
+    batch = world.tok(["The home town of"], return_tensors="pt")
+    world.model(**batch).logits.float().logsumexp(-1).sum().backward()
+    world.model.zero_grad(set_to_none=True)
+    matrix = torch.eye(8, dtype=torch.float64) * 2
+    torch.linalg.solve(matrix, torch.ones(8, 2, dtype=torch.float64))
+    torch.linalg.solve(matrix.float(), torch.ones(8, 2))
+    torch.linalg.eigh(matrix)
+    torch.linalg.svd(matrix.float())
+    world.knows([("The home town of", "x")])
+
+
+def run_worker(args: argparse.Namespace) -> None:
+    torch.set_num_threads(args.threads)
+    method = args.worker
+    work = Path(args.work)
+    plan = json.loads((work / "plan.json").read_text(encoding="utf-8"))
+    handle = easyedit_handle()  # imported before the baseline so that it counts as loading, not editing
+    world = load_world_model(plan["preset"], plan["arch"], plan["seed"], train_if_missing=False, progress=False)
+    warm_up(world)
+    gc.collect()
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+    memory = Memory()
+    log = open(work / f"{method}.log", "w", encoding="utf-8")  # noqa: SIM115 - EasyEdit's prints
+    setup: Callable[[], None] = lambda: None  # noqa: E731
+    if method in ("MEMIT", "AlphaEdit") and handle is not None:
+        edit, label, hparams, setup = easyedit_editor(method, world, plan, args, log)
+        implementation = "EasyEdit 2026"
+    else:
+        name = method.removesuffix("-ref")
+        edit, label, hparams = package_editor(name, world, plan, args)
+        implementation = "package reference mode" if name in ("MEMIT", "AlphaEdit") else "package"
+
+    if method == "DMLE":
+        by_rule: dict[int, list[dict[str, Any]]] = {}
+        for request in plan["rules"]:
+            by_rule.setdefault(request["rule_id"], []).append(request)
+        calls = list(by_rule.values())
+        checkpoints = set(range(1, len(calls) + 1))
+        all_rule_prompts = {rule_id: [(p, a) for r in cases for p, a in zip(
+            [r["prompt"], r["rephrase_prompt"]], [r["ground_truth"]] * 2)] for rule_id, cases in by_rule.items()}
+    else:
+        requests = plan["facts"]
+        calls = [requests[i:i + args.batch] for i in range(0, len(requests), args.batch)]
+        checkpoints = {c // args.batch if c % args.batch == 0 else -1 for c in args.checkpoints if c <= len(requests)}
+        checkpoints.add(len(calls))
+
+    started_wall, started_cpu = time.perf_counter(), time.process_time()
+    memory.before_edit()
+    setup()
+    memory.after_edit()
+    setup_wall, setup_cpu = time.perf_counter() - started_wall, time.process_time() - started_cpu
+    wall, cpu = setup_wall, setup_cpu
+    edited: list[dict[str, Any]] = []
+    curve = []
+    call_seconds: list[float] = []
+    eval_seconds = 0.0
+    for index, call in enumerate(tqdm(calls, desc=f"{method:>14}", unit="call", dynamic_ncols=True), start=1):
+        memory.before_edit()
+        began_wall, began_cpu = time.perf_counter(), time.process_time()
+        edit(call)
+        call_seconds.append(time.perf_counter() - began_wall)
+        wall += call_seconds[-1]
+        cpu += time.process_time() - began_cpu
+        memory.after_edit()
+        edited.extend(call)
+        if index in checkpoints:
+            began = time.perf_counter()
+            if method == "DMLE":
+                done = {r["rule_id"] for r in edited}
+                unedited = [pair for rule_id, pairs in all_rule_prompts.items() if rule_id not in done for pair in pairs]
+                scores = rule_metrics(world, edited, plan["locality"], unedited)
+                point = {"edits": len(edited), "rules": len(done), **scores}
+            else:
+                point = {"edits": len(edited), **fact_metrics(world, edited, plan["locality"])}
+            curve.append(point)
+            eval_seconds += time.perf_counter() - began
+            tqdm.write(f"{method:>14} after {point['edits']:>5} edits: " + ", ".join(
+                f"{k} {v:.3f}" for k, v in point.items() if k in FACT_METRICS and v is not None), file=sys.stderr)
+    log.close()
+    result = {
+        "method": method, "label": label, "implementation": implementation,
+        "kind": "rules" if method == "DMLE" else "facts",
+        "edits": len(edited), "calls": len(calls), "curve": curve, "final": curve[-1],
+        "seconds": {"edit_wall": wall, "edit_cpu": cpu, "setup_wall": setup_wall, "setup_cpu": setup_cpu,
+                    "per_edit_wall": wall / len(edited), "per_edit_cpu": cpu / len(edited),
+                    "evaluation_wall": eval_seconds, "calls_wall": call_seconds},
+        "memory": memory.report(), "hparams": hparams,
+        "finished": datetime.datetime.now().isoformat(timespec="seconds"), "load_average": os.getloadavg(),
+        "torch_threads": torch.get_num_threads(),
+    }
+    write_text_atomically(args.part, json.dumps(result, indent=2))
+
+
+# --- the orchestrating process ------------------------------------------------------------------
+
+def worker_command(args: argparse.Namespace, method: str, work: Path, part: Path) -> list[str]:
+    return [sys.executable, str(SCRIPT), *sys.argv[1:], "--worker", method, "--work", str(work), "--part", str(part)]
+
+
+def machine() -> dict[str, Any]:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "torch": torch.__version__,
+            "transformers": transformers.__version__, "platform": platform.platform()}
+
+
+def command_line() -> str:
+    prefix = f"EASYEDIT_SRC={shlex.quote(os.environ['EASYEDIT_SRC'])} " if os.environ.get("EASYEDIT_SRC") else ""
+    script = os.path.relpath(SCRIPT, Path.cwd()) if SCRIPT.is_relative_to(Path.cwd()) else str(SCRIPT)
+    return prefix + shlex.join([sys.executable, script, *sys.argv[1:]])
+
+
+def orchestrate(args: argparse.Namespace) -> None:
+    started = time.perf_counter()
+    today = datetime.date.today().isoformat()
+    handle = easyedit_handle()
+    implementation = "easyedit-2026" if handle is not None else "reference"
+    methods = list(dict.fromkeys(args.methods))
+    if handle is None:
+        for name in ("MEMIT", "AlphaEdit"):
+            if name in methods and f"{name}-ref" in methods:
+                methods.remove(f"{name}-ref")  # the same run twice
+    key = settings_key(args, implementation)
+    parts_dir = args.out / "compare-parts" / key
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="bench-compare-") as scratch:
+        work = Path(scratch)
+        print(f"preparing the {args.preset} world: statistics, {args.edits} fact requests, rules, templates ...",
+              file=sys.stderr)
+        plan = make_plan(args, work)
+        print(f"{len(plan['facts'])} facts ({len({r['subject'] for r in plan['facts']})} subjects), "
+              f"{len({r['rule_id'] for r in plan['rules']})} rules, {len(plan['locality'])} locality facts, "
+              f"layers {plan['layers']}; EasyEdit: {easyedit_version(handle)}", file=sys.stderr)
+        parts: dict[str, dict[str, Any]] = {}
+        for method in methods:
+            part = parts_dir / f"{method}.json"
+            if part.exists() and not args.force:
+                parts[method] = json.loads(part.read_text(encoding="utf-8"))
+                parts[method]["reused"] = True
+                print(f"{method}: reusing {part} (finished {parts[method]['finished']}; --force reruns it)",
+                      file=sys.stderr)
+                continue
+            outcome = subprocess.run(worker_command(args, method, work, part))
+            if outcome.returncode != 0 or not part.exists():
+                log = work / f"{method}.log"
+                tail = log.read_text(encoding="utf-8", errors="replace").splitlines()[-20:] if log.exists() else []
+                print(f"{method} FAILED (exit {outcome.returncode}); last lines of its log:\n  " + "\n  ".join(tail),
+                      file=sys.stderr)
+                continue
+            parts[method] = json.loads(part.read_text(encoding="utf-8"))
+    if not parts:
+        raise SystemExit("no method finished")
+    report = {
+        "date": today, "command": command_line(), "settings": {**vars(args), "out": str(args.out)},
+        "settings_key": key, "easyedit": easyedit_version(handle),
+        "baseline": "MEMIT" if "MEMIT" in parts else None,
+        "machine": {**machine(), "torch_threads": args.threads, "load_average_before": load_before,
+                    "load_average_after": os.getloadavg()},
+        "world": {k: plan[k] for k in ("preset", "arch", "seed", "model_path", "num_layers", "parameters", "accuracy",
+                                        "layers", "rule_stages", "stats_samples", "locality_same_subject")},
+        "requests": {"facts": len(plan["facts"]), "subjects": len({r["subject"] for r in plan["facts"]}),
+                     "rules": len({r["rule_id"] for r in plan["rules"]}), "rule_requests": len(plan["rules"]),
+                     "locality": len(plan["locality"])},
+        "methods": parts, "wall_seconds": time.perf_counter() - started,
+    }
+    name = output_name(args, today)
+    rows = summary_rows(report)
+    report["summary"] = rows
+    plot = plot_curves(report, args.out / f"{name}-curves.png")
+    write_text_atomically(args.out / f"{name}.json", json.dumps(report, indent=2, default=str))
+    markdown = write_markdown(report, args.out / f"{name}.md", plot)
+    print(markdown.read_text(encoding="utf-8"))
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--preset", default="full", help="world preset (test: quick runs)")
+    parser.add_argument("--arch", default="gpt2")
+    parser.add_argument("--seed", type=int, default=0, help="world seed, also the requests' seed")
+    parser.add_argument("--edits", type=int, default=1000, help="facts edited in the sequence")
+    parser.add_argument("--batch", type=int, default=10, help="facts per edit call")
+    parser.add_argument("--checkpoints", type=int, nargs="+", default=[10, 100, 500, 1000],
+                        help="numbers of edits after which every method is evaluated (multiples of --batch)")
+    parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(DEFAULT_METHODS))
+    parser.add_argument("--layers", type=int, nargs="+", help="critical layers (default: the preset's EDIT_LAYERS)")
+    parser.add_argument("--locality", type=int, default=300, help="unedited facts whose answers must not change")
+    parser.add_argument("--v-num-grad-steps", type=int, default=100,
+                        help="target optimisation steps (at most; it stops once the loss is small)")
+    parser.add_argument("--mom2-update-weight", type=float, default=100.0, help="MEMIT's lambda")
+    parser.add_argument("--l2", type=float, default=1.0,
+                        help="AlphaEdit's L2 (EasyEdit's default 10 leaves the world model almost unedited)")
+    parser.add_argument("--nullspace-threshold", type=float, default=2e-2,
+                        help="AlphaEdit's absolute eigenvalue threshold (EasyEdit's default)")
+    parser.add_argument("--z-batch", type=int, default=16,
+                        help="the package's z_requests_per_batch: requests whose targets are optimised together "
+                             "(EasyEdit: one at a time); more is faster and takes more memory")
+    parser.add_argument("--pac-lr", type=float, default=3e-3)
+    parser.add_argument("--pac-epochs", type=int, default=12)
+    parser.add_argument("--pac-critical", type=int, default=5, help="PAC's critical keys/values per layer (N)")
+    parser.add_argument("--threads", type=int, default=1, help="PyTorch threads per method (1 on a shared machine)")
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
+    parser.add_argument("--force", action="store_true", help="rerun methods whose results are already in --out")
+    parser.add_argument("--worker", choices=METHODS, help=argparse.SUPPRESS)
+    parser.add_argument("--work", help=argparse.SUPPRESS)
+    parser.add_argument("--part", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.edits < 1 or args.batch < 1:
+        parser.error("--edits and --batch must be positive")
+    args.checkpoints = sorted(set(args.checkpoints))
+    wrong = [c for c in args.checkpoints if c % args.batch and c != args.edits]
+    if wrong:
+        parser.error(f"checkpoints {wrong} are not multiples of --batch {args.batch}")
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    torch.set_num_threads(args.threads)
+    if args.worker:
+        run_worker(args)
+    else:
+        orchestrate(args)
+
+
+if __name__ == "__main__":
+    main()

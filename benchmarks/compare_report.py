@@ -1,0 +1,190 @@
+"""The Markdown table and the curves of ``bench_compare.py`` (a report dict in, files out)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from easyedit_plugins.core.files import write_atomically, write_text_atomically
+from easyedit_plugins.plotting import matplotlib_parts
+
+FACT_METRICS = ("efficacy", "generalisation", "locality")
+RULE_METRICS = ("formula", "description", "instance", "generalisation", "instance_portability",
+                "rule_understanding", "locality", "rule_locality")
+RULE_HEADERS = ("formula", "description", "instance", "rephrase", "Instance portability", "Rule Understanding",
+                "fact locality", "rule locality")
+
+
+def _score(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
+
+
+def _ratio(value: float | None, baseline: float | None) -> str:
+    if value is None or not baseline:
+        return "–"
+    return f"{value / baseline:.2f}"
+
+
+def summary_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per method: the metrics after the last edit, cost, and cost relative to MEMIT."""
+    methods = report["methods"]
+    baseline = methods.get(report["baseline"]) if report["baseline"] else None
+    base_time = baseline["seconds"]["per_edit_wall"] if baseline else None
+    base_cpu = baseline["seconds"]["per_edit_cpu"] if baseline else None
+    base_memory = baseline["memory"]["extra_peak_mib"] if baseline else None
+    rows = []
+    for name, part in methods.items():
+        rows.append({
+            "method": name, "label": part["label"], "implementation": part["implementation"], "kind": part["kind"],
+            "edits": part["edits"], **{m: part["final"].get(m) for m in FACT_METRICS},
+            "s_per_edit": part["seconds"]["per_edit_wall"], "cpu_s_per_edit": part["seconds"]["per_edit_cpu"],
+            "time_ratio": part["seconds"]["per_edit_wall"] / base_time if base_time else None,
+            "cpu_ratio": part["seconds"]["per_edit_cpu"] / base_cpu if base_cpu else None,
+            "extra_peak_mib": part["memory"]["extra_peak_mib"], "peak_rss_mib": part["memory"]["peak_rss_mib"],
+            "memory_ratio": part["memory"]["extra_peak_mib"] / base_memory if base_memory else None,
+            "reused": bool(part.get("reused")), "finished": part["finished"],
+        })
+    return rows
+
+
+def plot_curves(report: dict[str, Any], path: Path) -> Path | None:
+    """Efficacy, generalisation and locality against the number of edits, one line per method."""
+    try:
+        mpl = matplotlib_parts("the comparison curves")
+    except ImportError as error:
+        print(f"no plot: {error}")
+        return None
+    figure = mpl.Figure(figsize=(13.5, 4.0))
+    mpl.Canvas(figure)
+    counts = [point["edits"] for part in report["methods"].values() for point in part["curve"]]
+    logarithmic = max(counts) / max(1, min(counts)) >= 10
+    ticks = sorted({p["edits"] for part in report["methods"].values() if part["kind"] == "facts" for p in part["curve"]}
+                   | {max(counts)})
+    for index, metric in enumerate(FACT_METRICS):
+        axes = figure.add_subplot(1, 3, index + 1)
+        for name, part in report["methods"].items():
+            points = [p for p in part["curve"] if p.get(metric) is not None]
+            label = f"{name} (rules)" if part["kind"] == "rules" else name
+            style = "--" if part["kind"] == "rules" else "-"
+            axes.plot([p["edits"] for p in points], [p[metric] for p in points], style, marker="o", markersize=3,
+                      label=label)
+        if logarithmic:
+            axes.set_xscale("log")
+            axes.set_xticks(ticks, [str(t) for t in ticks])
+            axes.minorticks_off()
+        axes.set_ylim(-0.02, 1.02)
+        axes.set_xlabel("requests edited (sequentially)")
+        axes.set_title(metric, fontsize=10)
+        axes.grid(alpha=0.3)
+        if index == 0:
+            axes.set_ylabel("greedy whole-answer accuracy")
+    handles, labels = figure.axes[0].get_legend_handles_labels()
+    figure.legend(handles, labels, fontsize=8, loc="center left", bbox_to_anchor=(0.86, 0.5))
+    world = report["world"]
+    figure.suptitle(f"Sequential editing, {world['preset']} world ({world['arch']}), batches of "
+                    f"{report['settings']['batch']} facts; DMLE: one rule (3 requests) per call", fontsize=10)
+    figure.tight_layout(rect=(0, 0, 0.86, 0.95))
+    return write_atomically(path, lambda stream: figure.savefig(stream, format="png", dpi=120), binary=True)
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
+    return ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)] + ["| " + " | ".join(r) + " |" for r in rows]
+
+
+def write_markdown(report: dict[str, Any], path: Path, plot: Path | None) -> Path:
+    world, machine, settings = report["world"], report["machine"], report["settings"]
+    requests = report["requests"]
+    baseline = report["baseline"]
+    base_label = report["methods"][baseline]["label"] if baseline else None
+    lines = [
+        f"# Sequential editing on the miniature world: {world['preset']} preset, {report['date']}",
+        "",
+        "Produced by:",
+        "",
+        "```bash",
+        report["command"],
+        "```",
+        "",
+        f"* Machine: {machine['cpu']}, {machine['cores']} cores, {machine['torch_threads']} PyTorch thread(s) per "
+        f"method, load average {machine['load_average_before'][0]:.2f} before and "
+        f"{machine['load_average_after'][0]:.2f} after (shared machine: timings carry that noise); "
+        f"Python {machine['python']}, torch {machine['torch']}, transformers {machine['transformers']}, "
+        f"EasyEdit: {report['easyedit']}.",
+        f"* Model: the `{world['preset']}` world's {world['arch']} ({world['parameters']:,} parameters, "
+        f"{world['num_layers']} layers), accuracy " + ", ".join(f"{k} {v:.3f}" for k, v in world["accuracy"].items())
+        + ".",
+        f"* Facts: {requests['facts']} counterfactual edits of {requests['subjects']} subjects, "
+        f"{settings['batch']} per call (distinct subjects within a call), applied one call after the other and "
+        f"never restored; layers {world['layers']} for every locate-then-edit method; C0 from "
+        f"{world['stats_samples']} corpus lines, one file read by all. Locality: {requests['locality']} facts no "
+        f"request edits ({world['locality_same_subject']} of them about an edited subject).",
+        f"* Rules (DMLE): {requests['rules']} rules, {requests['rule_requests']} requests, one rule per call, stages "
+        + "; ".join(f"{'+'.join(s['forms'])} on {s['layers']}" for s in world["rule_stages"]) + ".",
+        f"* Settings: MEMIT lambda {settings['mom2_update_weight']:g}, up to {settings['v_num_grad_steps']} target "
+        f"steps, AlphaEdit L2 {settings['l2']:g} and null-space threshold {settings['nullspace_threshold']:g} "
+        f"(absolute, EasyEdit's rule); PAC learning rate {settings['pac_lr']:g}, {settings['pac_critical']} critical "
+        f"keys/values in every layer, {settings['pac_epochs']} epochs per call.",
+        f"* The package's locate-then-edit methods optimise the targets of up to {settings['z_batch']} requests "
+        "together (`z_requests_per_batch`), EasyEdit's one at a time: faster, and more memory.",
+        f"* Ratios (×) are to **{baseline}** = {base_label}, measured in the same run."
+        if baseline else "* No MEMIT run: no ratios.",
+        "",
+        "## After the last edit",
+        "",
+    ]
+    rows = []
+    for row in report["summary"]:
+        rows.append([
+            row["method"] + (" (rules)" if row["kind"] == "rules" else ""), row["implementation"], str(row["edits"]),
+            *(_score(row[m]) for m in FACT_METRICS),
+            f"{row['s_per_edit']:.3f}", f"{row['cpu_s_per_edit']:.3f}", _ratio(row["s_per_edit"], _base(report, "s")),
+            f"{row['extra_peak_mib']:.1f}", _ratio(row["extra_peak_mib"], _base(report, "m")),
+        ])
+    lines += _table(["method", "implementation", "edits", "efficacy", "generalisation", "locality", "s/edit",
+                     "CPU s/edit", "time ×", "extra peak MiB", "memory ×"], rows)
+    lines += [
+        "",
+        "s/edit: wall seconds inside the edit calls (evaluation excluded) per edited request; extra peak MiB: "
+        "the highest resident set size during the edit calls minus the resident size after loading the model "
+        f"({_memory_how(report)}). DMLE's row counts rule requests and its generalisation is the rephrase.",
+    ]
+    fact_parts = {name: part for name, part in report["methods"].items() if part["kind"] == "facts"}
+    if fact_parts:
+        counts = sorted({p["edits"] for part in fact_parts.values() for p in part["curve"]})
+        lines += ["", "## Over the sequence (facts)", ""]
+        for metric in FACT_METRICS:
+            lines += [f"**{metric}** after N edits", ""]
+            table = []
+            for name, part in fact_parts.items():
+                by_count = {p["edits"]: p[metric] for p in part["curve"]}
+                table.append([name, *(_score(by_count.get(n)) for n in counts)])
+            lines += _table(["method", *map(str, counts)], table) + [""]
+    if "DMLE" in report["methods"]:
+        lines += ["## DMLE over the sequence (rules)", ""]
+        table = [[str(p["rules"]), str(p["edits"]), *(_score(p.get(m)) for m in RULE_METRICS)]
+                 for p in report["methods"]["DMLE"]["curve"]]
+        lines += _table(["rules", "requests", *RULE_HEADERS], table) + [""]
+        lines += ["Reliability per form and rephrase over every rule edited so far; rule locality: both prompts of "
+                  "each rule not edited yet keep the old answer (– once every rule is edited).", ""]
+    reused = [row for row in report["summary"] if row["reused"]]
+    if reused:
+        lines += ["Reused from an earlier run with the same settings: " + ", ".join(
+            f"{row['method']} (finished {row['finished']})" for row in reused) + ".", ""]
+    lines += ["Metrics: greedy whole-answer hits (`WorldModel.knows`): efficacy, the edit prompt gives the new "
+              "target; generalisation, another trained template of the fact does; locality, the unedited facts "
+              "keep their answers. Every method starts from a freshly loaded model in its own process.", ""]
+    if plot is not None:
+        lines += [f"![efficacy, generalisation and locality over the sequence]({plot.name})", ""]
+    return write_text_atomically(path, "\n".join(lines))
+
+
+def _base(report: dict[str, Any], what: str) -> float | None:
+    baseline = report["methods"].get(report["baseline"]) if report["baseline"] else None
+    if baseline is None:
+        return None
+    return baseline["seconds"]["per_edit_wall"] if what == "s" else baseline["memory"]["extra_peak_mib"]
+
+
+def _memory_how(report: dict[str, Any]) -> str:
+    hows = {part["memory"]["how"] for part in report["methods"].values()}
+    return "; ".join(sorted(hows))
