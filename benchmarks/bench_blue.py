@@ -25,7 +25,6 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, Callable
 
-import numpy as np
 import torch
 import transformers
 
@@ -35,6 +34,7 @@ if os.environ.get("EASYEDIT_SRC"):
 from easyedit_plugins import BLUEHyperParams, apply_blue_to_model
 from easyedit_plugins.core.archspec import arch_spec
 from easyedit_plugins.core.stats import collect_second_moments
+from easyedit_plugins.core.stats_store import save_easyedit
 from easyedit_plugins.host.easyedit import load_easyedit
 from easyedit_plugins.testing import save_tiny_model
 from easyedit_plugins.testing.legacy_cpu import LegacyCudaToCpu
@@ -64,10 +64,7 @@ def write_statistics(model: Any, tok: Any, layers: list[int], stats_dir: Path, f
     accumulators = collect_second_moments(model, tok, training_corpus() * 10, names, n_samples=N_SAMPLES, progress=False)
     for name, accumulator in accumulators.items():
         path = stats_dir / folder / "wikipedia_stats" / f"{name}_float32_mom2_{N_SAMPLES}.npz"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(path, **{"mom2.mom2": accumulator.sum.float().numpy(), "mom2.count": np.array(accumulator.count),
-                          "mom2.constructor": np.array("easyeditor.util.runningstats.SecondMoment()"),
-                          "sample_size": np.array(N_SAMPLES)})
+        save_easyedit(path, accumulator, N_SAMPLES)
 
 
 def settings(spec: Any, layers: list[int], loss_layer: int, steps: int) -> dict[str, Any]:

@@ -80,7 +80,6 @@ from typing import Any, Callable
 if os.environ.get("EASYEDIT_SRC"):
     sys.path.insert(0, os.environ["EASYEDIT_SRC"])
 
-import numpy as np
 import torch
 import transformers
 from tqdm.auto import tqdm
@@ -93,8 +92,9 @@ from easyedit_plugins import (
 )
 from easyedit_plugins.core.archspec import arch_spec
 from easyedit_plugins.core.context import generate_templates
-from easyedit_plugins.core.files import write_atomically, write_text_atomically
+from easyedit_plugins.core.files import write_text_atomically
 from easyedit_plugins.core.stats import collect_second_moments
+from easyedit_plugins.core.stats_store import save_easyedit
 from easyedit_plugins.host.easyedit import EasyEditHandle, load_easyedit
 from easyedit_plugins.testing.world import WorldModel, load_world_model, world_model_path, world_statistics_corpus
 from easyedit_plugins.testing.world_presets import EDIT_LAYERS, RULE_STAGES
@@ -245,10 +245,7 @@ def write_statistics(world: WorldModel, layers: list[int], stats_dir: Path) -> i
                                           dtype=torch.float32, progress=False)
     for name, accumulator in accumulators.items():
         path = stats_dir / world.path.name / f"{CORPUS_NAME}_stats" / f"{name}_float32_mom2_{len(corpus)}.npz"
-        arrays = {"mom2.mom2": accumulator.sum.float().numpy(), "mom2.count": np.array(accumulator.count),
-                  "mom2.constructor": np.array("easyeditor.util.runningstats.SecondMoment()"),
-                  "sample_size": np.array(len(corpus))}
-        write_atomically(path, lambda stream, arrays=arrays: np.savez(stream, **arrays), binary=True)
+        save_easyedit(path, accumulator, len(corpus))
     return len(corpus)
 
 

@@ -42,15 +42,16 @@ import statistics
 import sys
 import tempfile
 import time
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import torch
 import transformers
 
 from easyedit_plugins import BLUEHyperParams, PACHyperParams, apply_blue_to_model, apply_pac_to_model
 from easyedit_plugins.core.files import write_text_atomically
+from easyedit_plugins.core.hooks import forward_until
 from easyedit_plugins.core.stats import collect_second_moments, padded_batches
 from easyedit_plugins.core.weights import restore_weights
 from easyedit_plugins.testing import train_tokenizer
@@ -160,27 +161,6 @@ def bench_method(model: Any, tok: Any, apply: Callable[..., Any], hparams: Any, 
             "peak_gib": max(peaks) if peaks else None, "extra_gib": max(extras) if extras else None}
 
 
-class _Stop(Exception):
-    pass
-
-
-@contextmanager
-def stop_before(model: Any, name: str | None) -> Iterator[None]:
-    """Abort forward passes when module ``name`` is reached (nothing when ``name`` is None)."""
-    if name is None:
-        yield
-        return
-
-    def stop(_module: Any, _args: Any) -> None:
-        raise _Stop
-
-    handle = model.get_submodule(name).register_forward_pre_hook(stop)
-    try:
-        yield
-    finally:
-        handle.remove()
-
-
 def bench_statistics(model: Any, tok: Any, texts: list[str], hparams: BLUEHyperParams, batch_size: int, repeats: int,
                      device: torch.device) -> dict[str, Any]:
     spec = hparams.arch(model)
@@ -193,13 +173,14 @@ def bench_statistics(model: Any, tok: Any, texts: list[str], hparams: BLUEHyperP
 
     def forward(stop_at: str | None) -> int:
         tokens = 0
-        with torch.no_grad(), stop_before(model, stop_at):
+        with torch.no_grad():
             for input_ids, attention_mask, _ in padded_batches(tok, texts, hparams.stats_max_length, batch_size):
                 tokens += int(attention_mask.sum())
-                try:
-                    model(input_ids=input_ids.to(device), attention_mask=attention_mask.to(device), use_cache=False)
-                except _Stop:
-                    pass
+                inputs = {"input_ids": input_ids.to(device), "attention_mask": attention_mask.to(device), "use_cache": False}
+                if stop_at is None:
+                    model(**inputs)
+                else:
+                    forward_until(model, stop_at, inputs, before=True)  # where the statistics pass stops
         return tokens
 
     before = reset_peak(device)

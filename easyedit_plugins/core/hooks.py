@@ -105,18 +105,22 @@ class _ForwardStopped(Exception):
     """Raised inside a hook to end a forward pass early."""
 
 
-def forward_until(model: nn.Module, last_module: str, inputs: dict[str, Any]) -> None:
-    """Run ``model(**inputs)`` only until ``last_module`` has produced its output.
+def forward_until(model: nn.Module, last_module: str, inputs: dict[str, Any], *, before: bool = False) -> None:
+    """Run ``model(**inputs)`` only until ``last_module`` has produced its output (``before``:
+    only until its input is ready, without running it).
 
-    Editing reads activations of middle layers; the layers after them, the final norm and the
-    LM head (a vocabulary-sized matrix product at every position) are skipped. Hooks registered
-    on earlier modules fire as usual.
+    Editing reads activations of middle layers and statistics read a module's input; the layers
+    after them, the final norm and the LM head (a vocabulary-sized matrix product at every
+    position) are skipped. Hooks registered on earlier modules fire as usual, and so do
+    pre-hooks of ``last_module`` registered before this call (PyTorch runs pre-hooks in
+    registration order).
     """
 
-    def stop(_module: nn.Module, _args: Any, _output: Any) -> None:
+    def stop(*_: Any) -> None:
         raise _ForwardStopped
 
-    handle = model.get_submodule(last_module).register_forward_hook(stop)
+    module = model.get_submodule(last_module)
+    handle = module.register_forward_pre_hook(stop) if before else module.register_forward_hook(stop)
     try:
         model(**inputs)
     except _ForwardStopped:

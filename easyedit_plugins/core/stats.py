@@ -14,7 +14,6 @@ sum, so shards computed separately merge exactly.
 from __future__ import annotations
 
 import logging
-from contextlib import contextmanager
 from itertools import islice
 from typing import Any, Iterable, Iterator, Sequence
 
@@ -22,7 +21,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .hooks import observe_inputs
+from .hooks import forward_until, observe_inputs
 
 log = logging.getLogger(__name__)
 
@@ -151,14 +150,13 @@ def collect_second_moments(
     was_training = model.training
     model.eval()
     try:
-        with torch.inference_mode(), observe_inputs(model, names, observe), _stop_after(model, last_name):
+        with torch.inference_mode(), observe_inputs(model, names, observe):
             for input_ids, attention_mask, count in padded_batches(tokenizer, samples, max_length, batch_size):
                 mask_holder["mask"] = attention_mask.bool()
                 seen_in_batch.clear()
-                try:
-                    model(input_ids=input_ids.to(device), attention_mask=attention_mask.to(device), use_cache=False)
-                except _StopForward:
-                    pass
+                # Stop once the last module's input was observed (the observer's pre-hook runs first).
+                inputs = {"input_ids": input_ids.to(device), "attention_mask": attention_mask.to(device), "use_cache": False}
+                forward_until(model, last_name, inputs, before=True)
                 missing = [name for name in names if name not in seen_in_batch]
                 if missing:
                     raise RuntimeError(f"modules {missing} were not reached before {last_name!r}; check the module names")
@@ -174,10 +172,6 @@ def collect_second_moments(
     return {name: accumulators[name] for name in names}
 
 
-class _StopForward(Exception):
-    """Raised by a hook once every requested module has seen its input."""
-
-
 def _last_in_execution_order(model: nn.Module, names: Sequence[str]) -> str:
     """The requested module registered last; decoder stacks register modules in execution order.
 
@@ -189,24 +183,6 @@ def _last_in_execution_order(model: nn.Module, names: Sequence[str]) -> str:
     if unknown:
         raise KeyError(f"the model has no module(s) {unknown}")
     return max(names, key=order.__getitem__)
-
-
-@contextmanager
-def _stop_after(model: nn.Module, name: str) -> Iterator[None]:
-    """Stop every forward pass right after ``name``'s input was observed.
-
-    The stopping hook is registered after the observing hooks, and PyTorch runs pre-hooks in
-    registration order, so the observer still sees the input.
-    """
-
-    def stop(_module: nn.Module, _args: Any) -> None:
-        raise _StopForward
-
-    handle = model.get_submodule(name).register_forward_pre_hook(stop)
-    try:
-        yield
-    finally:
-        handle.remove()
 
 
 def _input_device(model: nn.Module) -> torch.device:

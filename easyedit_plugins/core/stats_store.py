@@ -177,6 +177,22 @@ def save_own(
     log.info("saved statistics of %s to %s", module, path)
 
 
+def save_easyedit(path: Path, accumulator: SecondMomentAccumulator, sample_size: int) -> None:
+    """Write one module's statistic in EasyEdit's own ``.npz`` layout, atomically.
+
+    For files EasyEdit itself must read (benchmarks that run its MEMIT/AlphaEdit on the same
+    statistics as ours); the package's own cache uses :func:`save_own`, which records what the
+    statistic was computed from.
+    """
+    arrays = {
+        "mom2.mom2": accumulator.sum.detach().cpu().float().numpy(),
+        "mom2.count": np.array(accumulator.count),
+        "mom2.constructor": np.array("easyeditor.util.runningstats.SecondMoment()"),
+        "sample_size": np.array(sample_size),
+    }
+    write_atomically(path, lambda stream: np.savez(stream, **arrays), binary=True)
+
+
 @dataclass(frozen=True)
 class LoadedStatistics:
     """A validated statistic read from disk; ``source`` says which format it came from."""

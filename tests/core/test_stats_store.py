@@ -18,8 +18,10 @@ from easyedit_plugins.core.stats_store import (
     CorruptStatistics,
     StatisticsSpec,
     find_own,
+    load_easyedit,
     load_own,
     own_path,
+    save_easyedit,
     save_own,
 )
 from easyedit_plugins.testing import tiny_model
@@ -122,6 +124,18 @@ def _write_easyedit_file(path, total, count, sample_size):
 def _psd(dim, seed=0):
     a = np.random.default_rng(seed).standard_normal((dim, dim)).astype(np.float32)
     return a @ a.T
+
+
+def test_saved_easyedit_files_have_easyedits_layout_and_read_back(tmp_path):
+    accumulator = SecondMomentAccumulator(3, torch.float32, torch.device("cpu"))
+    accumulator.add(torch.tensor([[1.0, 2.0, 0.0], [0.0, 1.0, 3.0]]))
+    path = tmp_path / "m" / "wiki_stats" / "layer_float32_mom2_7.npz"
+    save_easyedit(path, accumulator, 7)
+    arrays = np.load(path)
+    assert sorted(arrays.files) == ["mom2.constructor", "mom2.count", "mom2.mom2", "sample_size"]
+    assert int(arrays["mom2.count"]) == 2 and int(arrays["sample_size"]) == 7
+    loaded = load_easyedit(path, width=3, n_samples=7)
+    torch.testing.assert_close(loaded.second_moment(), accumulator.sum / 2)
 
 
 @pytest.mark.parametrize("folder", ["tiny-gpt2", "_models_tiny-gpt2"])  # 2026 tree, 2023 PyPI release
