@@ -60,7 +60,9 @@ def test_scores_do_not_depend_on_the_batch_size():
     model, tok = tiny_model("gpt2", layers=3)
     one = lga_scores(model, tok, ITEMS, batch_size=1).per_item
     three = lga_scores(model, tok, ITEMS, batch_size=3).per_item
-    torch.testing.assert_close(one, three, rtol=1e-5, atol=1e-8)
+    # Padding changes the attention kernels' summation order: float32 noise of about 1e-5 relative
+    # (transformers 5.24); an item mixed with another of its batch would differ at order 1.
+    torch.testing.assert_close(one, three, rtol=1e-4, atol=1e-6)
 
 
 def test_scoring_leaves_the_model_as_it_was():
