@@ -15,6 +15,7 @@ from typing import Any, Literal
 import torch
 
 from ..core.archspec import ArchSpec, arch_spec, num_layers
+from ..core.validation import check_model_layers
 from ..core.context import Templates, context_templates
 from ..core.covariance import second_moments
 from ..core.locate_edit import SecondMomentSource, SolverOptions
@@ -84,6 +85,13 @@ class LocateEditHyperParams(PluginHyperParams):
     def arch(self, model: torch.nn.Module) -> ArchSpec:
         overrides = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name.endswith(("_module_tmp", "_module"))}
         return arch_spec(model, overrides)
+
+    def check_layers(self, model: torch.nn.Module, spec: ArchSpec, layers: dict[str, Any]) -> None:
+        """Check ``{key: indices}`` and ``v_loss_layer`` against ``model`` before anything touches it."""
+        checks = dict(layers)
+        if self.v_loss_layer is not None:
+            checks["key 'v_loss_layer'"] = [self.v_loss_layer]
+        check_model_layers(model, spec, checks)
 
     def loss_layer(self, model: torch.nn.Module, spec: ArchSpec) -> int:
         return self.v_loss_layer if self.v_loss_layer is not None else num_layers(model, spec) - 1
