@@ -4,14 +4,82 @@ Everything long-running writes results, caches and reports through :func:`write_
 the content goes to a temporary file in the same folder, is flushed to disk, and is then moved
 into place with ``os.replace`` (atomic on POSIX and Windows). A reader sees the old file or the
 new one, never a torn one.
+
+A process killed inside a write (SIGKILL, the out-of-memory killer, a lost node) cannot remove
+its temporary file, and a statistics file of a 7B model is about 0.5 GB. Temporary files are
+therefore named ``.{name}.{host}.{pid}.{random}.tmp``, and every atomic write first removes
+the temporary files in its folder whose writer, on this host, is no longer running
+(:func:`remove_stale_temporaries`; other hosts' files on a shared disk are left alone, since
+their processes cannot be seen from here). Long-running readers of a folder (the statistics
+lookup) call it too, so a killed run's leftovers go at the latest on the next run.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import re
+import socket
 import tempfile
+import time
 from pathlib import Path
 from typing import IO, Any, Callable
+
+logger = logging.getLogger(__name__)
+
+TEMPORARY_SUFFIX = ".tmp"
+#: ``.{name}.{host}.{pid}.{random}.tmp`` (``random`` from ``mkstemp``: no dots).
+_TEMPORARY = re.compile(r"^\.(?P<name>.+)\.(?P<host>[A-Za-z0-9-]+)\.(?P<pid>\d+)\.[^.]+\.tmp$")
+#: Temporary files of the earlier naming (``.{name}.{random}.tmp``, no writer recorded) are
+#: removed once they are this old: no atomic write takes a day.
+LEGACY_TEMPORARY_AGE_S = 24 * 3600
+
+
+def _host_tag() -> str:
+    return re.sub(r"[^A-Za-z0-9-]+", "-", socket.gethostname())[:40] or "host"
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    if os.name == "nt":  # os.kill(pid, 0) would terminate the process there; assume it runs
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def _is_stale(path: Path, host: str) -> bool:
+    match = _TEMPORARY.match(path.name)
+    if match is None:
+        try:
+            return time.time() - path.stat().st_mtime > LEGACY_TEMPORARY_AGE_S
+        except OSError:
+            return False
+    return match["host"] == host and not _process_alive(int(match["pid"]))
+
+
+def remove_stale_temporaries(folder: str | Path) -> list[Path]:
+    """Delete temporary files in ``folder`` left by writers that were killed; returns them."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    host = _host_tag()
+    removed = []
+    for path in folder.glob(f".*{TEMPORARY_SUFFIX}"):
+        if path.is_file() and _is_stale(path, host):
+            try:
+                path.unlink()
+            except OSError as error:  # another process removed it first, or it is not ours to remove
+                logger.debug("could not remove %s: %s", path, error)
+                continue
+            logger.info("removed %s, left by a killed process", path)
+            removed.append(path)
+    return removed
 
 
 def _default_file_mode() -> int:
@@ -25,7 +93,9 @@ def write_atomically(path: str | Path, write: Callable[[IO[Any]], Any], binary: 
     """Call ``write(stream)`` on a temporary file, then move it to ``path``; returns ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    remove_stale_temporaries(path.parent)
+    prefix = f".{path.name}.{_host_tag()}.{os.getpid()}."
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=TEMPORARY_SUFFIX)
     try:
         with os.fdopen(handle, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as stream:
             write(stream)
