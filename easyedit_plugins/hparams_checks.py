@@ -14,7 +14,9 @@ The rules, applied to the fields a class has:
 * weights, decays, factors, regularisers and thresholds (the keys in :data:`NON_NEGATIVE`, and
   ``*_weight``/``*weight_decay``) are 0 or more;
 * counts and sizes (:data:`AT_LEAST_ONE`) are at least 1 (``null`` stays allowed where the
-  type allows it: ``mom2_n_samples: null`` means the whole corpus).
+  type allows it: ``mom2_n_samples: null`` means the whole corpus);
+* layer indices (:data:`LAYER_INDICES`) are 0 or more (the upper bound needs the model:
+  :mod:`easyedit_plugins.core.validation` checks it when the edit starts).
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ NON_NEGATIVE = frozenset({
 AT_LEAST_ONE = frozenset({
     "v_num_grad_steps", "batch_size", "mom2_n_samples", "z_requests_per_batch", "stats_max_length", "max_length",
 })
+
+LAYER_INDICES = frozenset({"layers", "v_loss_layer"})
 
 
 def _is_learning_rate(name: str) -> bool:
@@ -52,6 +56,10 @@ def range_problem(name: str, value: Any) -> str | None:
     """Why ``value`` cannot be right for key ``name``, or None."""
     if isinstance(value, bool) or value is None:
         return None
+    if name in LAYER_INDICES:
+        indices = value if isinstance(value, (list, tuple)) else [value]
+        negative = [index for index in indices if isinstance(index, int) and index < 0]
+        return f"holds layer indices, which start at 0; got {negative}" if negative else None
     if _non_finite(value):
         return f"must be a finite number, got {value!r}"
     if not isinstance(value, (int, float)):

@@ -44,10 +44,13 @@ def _write(tmp_path: Path, text: str, name: str = "h.yaml") -> Path:
         ("mom2_n_samples: -100", "mom2_n_samples"),
         ("z_requests_per_batch: 0", "z_requests_per_batch"),
         ("nullspace_threshold: .nan", "nullspace_threshold"),
+        ("layers: [-1, 2]", "layers"),
+        ("v_loss_layer: -1", "v_loss_layer"),
     ],
 )
 def test_blue_file_with_an_impossible_value_is_refused_naming_file_and_key(tmp_path, line, key):
-    path = _write(tmp_path, BLUE_BASE + line + "\n")
+    base = BLUE_BASE.replace("layers: [1, 2]\n", "") if line.startswith("layers:") else BLUE_BASE
+    path = _write(tmp_path, base + line + "\n")
     with pytest.raises(HyperParamsError, match=rf"{path}.*'{key}'"):
         BLUEHyperParams.from_hparams(path)
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from easyedit_plugins.core.validation import LayerIndexError
+from easyedit_plugins.core.validation import LayerIndexError, check_layers
+from easyedit_plugins.hparams import HyperParamsError
 from easyedit_plugins.methods.blue import BLUEHyperParams, blue_edit
 from easyedit_plugins.methods.dmle import DMLEHyperParams, dmle_edit
 from easyedit_plugins.methods.pac import PACHyperParams, pac_joint_edit
@@ -28,15 +29,25 @@ def _blue(stats, **changes):
     [
         ({"layers": [99]}, "layers", 99),
         ({"layers": [1, 99]}, "layers", 99),
-        ({"layers": [-1, 2]}, "layers", -1),
         ({"v_loss_layer": 99}, "v_loss_layer", 99),
-        ({"v_loss_layer": -2}, "v_loss_layer", -2),
     ],
 )
 def test_blue_refuses_layers_outside_the_model(model_tok, stats, changes, key, bad):
     model, tok = model_tok
     with pytest.raises(LayerIndexError, match=rf"'{key}'.*{bad}.*4 layers \(0-3\)"):
         blue_edit(model, tok, [REQUEST], _blue(stats, **changes))
+
+
+@pytest.mark.parametrize("changes, key", [({"layers": [-1, 2]}, "layers"), ({"v_loss_layer": -2}, "v_loss_layer")])
+def test_negative_layer_indices_are_refused_without_a_model(stats, changes, key):
+    with pytest.raises(HyperParamsError, match=rf"'{key}'.*start at 0"):
+        _blue(stats, **changes)
+
+
+def test_the_shared_check_refuses_negative_and_non_integer_indices():
+    with pytest.raises(LayerIndexError, match=r"key 'layers' names layer\(s\) \[-1\].*4 layers"):
+        check_layers("key 'layers'", [-1, 2], 4)
+    check_layers("key 'layers'", [0, 3], 4)
 
 
 def test_dmle_refuses_stage_layers_and_loss_layer_outside_the_model(model_tok, stats):
