@@ -11,19 +11,24 @@ therefore named ``.{name}.{host}.{pid}.{random}.tmp``, and every atomic write fi
 the temporary files in its folder whose writer, on this host, is no longer running
 (:func:`remove_stale_temporaries`; other hosts' files on a shared disk are left alone, since
 their processes cannot be seen from here). Long-running readers of a folder (the statistics
-lookup) call it too, so a killed run's leftovers go at the latest on the next run.
+lookup) call it too, so a killed run's leftovers go at the latest on the next run. SIGTERM
+during a write is turned into ``SystemExit`` (where the default action is in place), so a plain
+``kill`` removes the temporary file before the process ends.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
+import signal
 import socket
 import tempfile
+import threading
 import time
 from pathlib import Path
-from typing import IO, Any, Callable
+from typing import IO, Any, Callable, Iterator
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +102,8 @@ def write_atomically(path: str | Path, write: Callable[[IO[Any]], Any], binary: 
     prefix = f".{path.name}.{_host_tag()}.{os.getpid()}."
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=TEMPORARY_SUFFIX)
     try:
-        with os.fdopen(handle, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as stream:
+        with _terminate_as_exit(), os.fdopen(handle, "wb" if binary else "w",
+                                             **({} if binary else {"encoding": "utf-8"})) as stream:
             write(stream)
             stream.flush()
             os.fsync(stream.fileno())
@@ -107,6 +113,29 @@ def write_atomically(path: str | Path, write: Callable[[IO[Any]], Any], binary: 
         Path(temporary).unlink(missing_ok=True)
         raise
     return path
+
+
+@contextlib.contextmanager
+def _terminate_as_exit() -> Iterator[None]:
+    """While writing, turn SIGTERM (``kill PID``, a scheduler's cancel) into ``SystemExit`` so the
+    temporary file is removed before the process ends.
+
+    Only where Python's default SIGTERM action is in place and only in the main thread (where
+    handlers can be set); a handler the application installed is left alone. SIGKILL cannot be
+    caught: :func:`remove_stale_temporaries` covers it.
+    """
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        yield
+        return
+
+    def exit_now(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, exit_now)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def write_text_atomically(path: str | Path, text: str) -> Path:

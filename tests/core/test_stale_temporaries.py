@@ -3,6 +3,7 @@ removes it (statistics files are about 0.5 GB each at 7B)."""
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import textwrap
@@ -48,3 +49,24 @@ def test_statistics_lookup_removes_temporaries_of_a_killed_stats_run(tmp_path):
     fresh, _ = tiny_model("gpt2", layers=2, width=32)  # the next run: a new process, the same model
     second_moments(fresh, [name], **options)  # found on disk: nothing is written
     assert not list((tmp_path / "stats").rglob(".*.tmp"))
+
+
+def test_sigterm_inside_a_write_removes_the_temporary_file_at_once(tmp_path):
+    code = textwrap.dedent(f"""
+        import time
+        from easyedit_plugins.core.files import write_atomically
+
+        def write(stream):
+            stream.write("half")
+            stream.flush()
+            print("writing", flush=True)
+            time.sleep(60)
+
+        write_atomically({str(tmp_path / "big.npz")!r}, write)
+    """)
+    process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert process.stdout.readline().strip() == "writing"
+    assert list(tmp_path.glob(".*.tmp"))
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) != 0
+    assert list(tmp_path.iterdir()) == []
