@@ -16,7 +16,7 @@ import torch
 
 from ..core.archspec import ArchSpec, arch_spec, num_layers
 from ..core.validation import check_model_layers
-from ..core.context import Templates, context_templates
+from ..core.context import Templates, check_templates, context_templates
 from ..core.covariance import second_moments
 from ..core.locate_edit import SecondMomentSource, SolverOptions
 from ..core.targets import TargetOptions
@@ -76,6 +76,11 @@ class LocateEditHyperParams(PluginHyperParams):
                 raise HyperParamsError(
                     f"context_template_length_params entries must be [length, count] with positive values, got {params}"
                 )
+        if self.context_templates is not None:
+            try:
+                check_templates(list(self.context_templates))
+            except ValueError as error:
+                raise HyperParamsError(f"key 'context_templates': {error}") from None
         if self.mom2_dtype not in ("float16", "bfloat16", "float32", "float64"):
             raise HyperParamsError(f"mom2_dtype must be a float dtype name, got {self.mom2_dtype!r}")
         if self.nullspace_threshold is None and self.nullspace_relative_threshold is None:

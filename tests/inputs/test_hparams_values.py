@@ -121,3 +121,13 @@ def test_a_file_that_is_not_utf8_is_refused_naming_the_file(tmp_path):
     path.write_bytes((BLUE_BASE + "mom2_dataset: caf\xe9\n").encode("latin-1"))
     with pytest.raises(HyperParamsError, match=rf"{path}.*not UTF-8"):
         BLUEHyperParams.from_hparams(path)
+
+
+@pytest.mark.parametrize("template", ["No placeholder.", "Two {} and {}.", "A {name} field. {}", "A lone { brace. {}"])
+def test_context_templates_without_exactly_one_plain_placeholder_are_refused_at_load(template):
+    with pytest.raises(HyperParamsError, match="'context_templates'.*exactly one"):
+        BLUEHyperParams(model_name="tiny", layers=[1], context_templates=[template])
+
+
+def test_context_templates_with_escaped_braces_load():
+    assert BLUEHyperParams(model_name="tiny", layers=[1], context_templates=["Set {{}} is empty. {}"]).context_templates
