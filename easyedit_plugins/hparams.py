@@ -26,6 +26,8 @@ from typing import Any, ClassVar, Literal, TypeVar, Union
 
 import yaml
 
+from .core.strict_yaml import DuplicateJSONKeyError, DuplicateKeyError, parse_hparams_text
+from .hparams_checks import check_value_ranges
 from .host.easyedit import hyperparams_base
 
 logger = logging.getLogger(__name__)
@@ -150,8 +152,12 @@ def read_hparams_file(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise HyperParamsError(f"{path}: hyperparameter file not found") from None
+    except UnicodeDecodeError as error:
+        raise HyperParamsError(f"{path}: not UTF-8 text (byte {error.start}: {error.reason}); save it as UTF-8") from None
     try:
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        data = parse_hparams_text(text, json_format=path.suffix == ".json")
+    except (DuplicateKeyError, DuplicateJSONKeyError) as error:
+        raise HyperParamsError(f"{path}: {getattr(error, 'problem', None) or error}") from None
     except (json.JSONDecodeError, yaml.YAMLError) as error:
         raise HyperParamsError(f"{path}: not valid {path.suffix[1:].upper()}: {error}") from None
     if data is None:
@@ -263,6 +269,7 @@ class PluginHyperParams(hyperparams_base()):  # type: ignore[misc]
                 object.__setattr__(self, f.name, converted)
         if self.ALG_NAME and self.alg_name != self.ALG_NAME:
             raise HyperParamsError(f"alg_name is {self.alg_name!r} but {type(self).__name__} is for {self.ALG_NAME!r}")
+        check_value_ranges(self, HyperParamsError)
         self.validate()
 
     def validate(self) -> None:

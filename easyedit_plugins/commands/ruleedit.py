@@ -1,7 +1,8 @@
 """Run RuleEdit-200 end to end with any registered editing method: every rule edited on the
 unedited model, evaluated before and after, one DMLE-layout metrics_rule_<id>.json per rule,
 and a summary table (summary.md, summary.json). An interrupted run resumes where it stopped
-when started again with the same --out; other settings are refused. The model loads from
+when started again with the same --out; other settings are refused unless --restart is given.
+One run at a time holds --out: a second one refuses, naming the first one's process id. The model loads from
 hparams.model_name, from local files only."""
 
 from __future__ import annotations
@@ -63,6 +64,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-pre", action="store_true", help="skip the evaluation of the unedited model")
     parser.add_argument("--eval-batch-size", type=int, default=8, help="prompts per generation batch (default 8)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.add_argument("--restart", action="store_true",
+                        help="delete the results of an earlier run in --out (rule files, manifest, summary) and start "
+                             "over; without it, results of other settings are refused")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -75,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
             limit=args.limit,
             settings=EvaluationSettings(judge=args.judge, pre=not args.no_pre, batch_size=args.eval_batch_size),
             show_progress=not args.no_progress,
+            restart=args.restart,
         )
     except (argparse.ArgumentTypeError, HyperParamsError, ManifestMismatch, ModelLoadError, RuleSelectionError,
             UnknownMethodError, ValueError, OSError) as error:

@@ -20,6 +20,7 @@ from typing import Any, Sequence
 import torch
 
 from .positions import input_device, pad_id, right_padded, token_ids
+from .prompt_templates import PromptTemplateError, split_template
 
 #: Grouped templates: every string has exactly one ``{}`` where the edit prompt goes.
 Templates = list[list[str]]
@@ -92,6 +93,11 @@ def check_templates(groups: Templates) -> Templates:
         groups = [list(groups)]  # type: ignore[list-item]
     for group in groups:
         for template in group:
-            if template.count("{}") != 1:
-                raise ValueError(f"context template must contain exactly one '{{}}': {template!r}")
+            try:
+                split_template(template)
+            except PromptTemplateError:
+                raise ValueError(
+                    f"context template must contain exactly one '{{}}' and no other braces (write '{{{{' or '}}}}' "
+                    f"for a literal brace): {template!r}"
+                ) from None
     return [list(g) for g in groups]

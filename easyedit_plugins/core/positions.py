@@ -13,6 +13,8 @@ from typing import Any, Sequence
 
 import torch
 
+from .prompt_templates import split_template
+
 
 def token_ids(tok: Any, text: str) -> list[int]:
     """``text`` tokenized the way the model sees a prompt (special tokens included)."""
@@ -29,9 +31,7 @@ def continuation_ids(tok: Any, text: str) -> list[int]:
 
 def subject_last_index(tok: Any, template: str, subject: str) -> int:
     """Index of the last token of ``subject`` in ``template.format(subject)``."""
-    if template.count("{}") != 1:
-        raise ValueError(f"template must contain exactly one '{{}}': {template!r}")
-    prefix = template[: template.index("{}")].format()
+    prefix, _ = split_template(template)  # the real placeholder, not a literal '{{}}'
     return len(token_ids(tok, prefix + subject)) - 1
 
 

@@ -5,6 +5,8 @@ EasyEdit hands methods dictionaries with ``prompt`` (containing the subject verb
 ``{"str": ...}`` and may already carry a ``{}`` placeholder for the subject. The engine needs
 one form: a prompt template with exactly one ``{}`` where the subject goes, the subject, and the
 target with a leading space (so it tokenizes as a continuation, not as the start of a text).
+Which braces of a prompt are the placeholder and which are text is decided in
+:mod:`.prompt_templates` (a literal ``{}`` in a rendered prompt stays text).
 """
 
 from __future__ import annotations
@@ -12,9 +14,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from .prompt_templates import PromptTemplateError, subject_template
+
 
 class RequestError(ValueError):
     """A request cannot be edited as given (the message names the request)."""
+
+
+def request_label(index: int, prompt: str) -> str:
+    """``request 3 ('The mother tongue of ...')``: how errors name a request."""
+    shown = prompt if len(prompt) <= 60 else prompt[:57] + "..."
+    return f"request {index} ({shown!r})"
 
 
 @dataclass(frozen=True)
@@ -48,17 +58,12 @@ def to_edit_request(request: Mapping[str, Any], index: int = 0) -> EditRequest:
         raise RequestError(f"request {index} has no {missing.args[0]!r} (keys: {sorted(request)})") from None
     except TypeError as error:
         raise RequestError(f"request {index}: {error}") from None
-    if "{}" in prompt:
-        template = prompt
-    elif subject and subject in prompt:
-        # The subject's LAST occurrence is the one closest to the answer; this matches
-        # EasyEdit, which replaces occurrences and then requires exactly one placeholder.
-        head, _, tail = prompt.rpartition(subject)
-        template = head.replace("{", "{{").replace("}", "}}") + "{}" + tail.replace("{", "{{").replace("}", "}}")
-    else:
-        raise RequestError(f"request {index}: subject {subject!r} does not occur in prompt {prompt!r}")
+    try:
+        template = subject_template(prompt, subject)
+    except PromptTemplateError as error:
+        raise RequestError(f"{request_label(index, prompt)}: {error}") from None
     if not target.strip():
-        raise RequestError(f"request {index}: empty target_new")
+        raise RequestError(f"{request_label(index, prompt)}: empty target_new")
     if not target.startswith(" "):
         target = " " + target
     return EditRequest(template=template, subject=subject, target=target)

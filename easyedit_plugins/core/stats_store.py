@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .files import write_atomically
+from .files import remove_stale_temporaries, write_atomically
 from .stats import SecondMomentAccumulator
 
 log = logging.getLogger(__name__)
@@ -111,7 +111,8 @@ def find_own(
     """Our cached files for ``module`` under ``spec`` (from corpus ``corpus_id``, or any corpus).
 
     Searches every model folder with this fingerprint, whatever its label, so a model loaded
-    from a folder with another name still finds its statistics.
+    from a folder with another name still finds its statistics. Temporary files that a killed
+    run left in those folders are deleted on the way.
     """
     root = Path(stats_dir) / OWN_FOLDER
     if not root.is_dir():
@@ -120,6 +121,7 @@ def find_own(
     tag = _corpus_tag(corpus_id) if corpus_id is not None else None
     found = []
     for folder in root.glob(f"*-{fingerprint[:16]}/{spec.corpus_name}_stats"):
+        remove_stale_temporaries(folder)  # a killed stats run's half-written files (GBs at 7B)
         for path in folder.glob(f"{stem}_*.npz"):
             file_tag = path.name[len(stem) + 1:-len(".npz")]
             if file_tag.isalnum() and (tag is None or file_tag == tag):

@@ -3,12 +3,15 @@
 The benchmark is a set of numbered folders, each with ``f_d.json`` and ``ins.json``. It is
 distributed as a zip whose top folder is ``RuleEdit-200/``, but people re-zip it without that
 folder or point at the extracted copy, or at the folder above it: all of these are accepted.
-Anything that is not a numbered folder (DMLE's ``config.json``, ``__MACOSX``) is ignored.
+Anything that is not a numbered folder (DMLE's ``config.json``, ``__MACOSX``) is ignored. A zip
+member that cannot be decompressed costs only the rule it belongs to (the loader skips it and
+names the member); an archive whose directory cannot be read is refused as a whole.
 """
 
 from __future__ import annotations
 
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Callable
@@ -67,6 +70,23 @@ def _from_folder(path: Path) -> list[RuleFolder]:
     raise RuleEditSourceError(f"{path}: no numbered rule folders (like 0/f_d.json) found")
 
 
+def _member_reader(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Callable[[], bytes]:
+    """Read one member now; an unreadable one (bad CRC, corrupt deflate stream, unsupported
+    compression) becomes a reader that raises ``OSError`` naming it, so the loader skips the
+    rules in that member only (it reports ``OSError`` as "cannot be read") instead of the whole
+    archive being refused."""
+    try:
+        data = zf.read(info)
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError) as error:
+        message = f"{info.filename}: unreadable zip member ({type(error).__name__}: {error})"
+
+        def fail() -> bytes:
+            raise OSError(message)
+
+        return fail
+    return lambda: data
+
+
 def _from_zip(path: Path) -> list[RuleFolder]:
     by_prefix: dict[tuple[str, ...], dict[str, dict[str, RuleFile]]] = {}
     try:
@@ -78,9 +98,8 @@ def _from_zip(path: Path) -> list[RuleFolder]:
                 prefix = parts[:-2]
                 if len(prefix) > 1 or any(p.startswith((".", "__MACOSX")) for p in prefix):
                     continue
-                data = zf.read(info)
                 rule_files = by_prefix.setdefault(prefix, {}).setdefault(parts[-2], {})
-                rule_files[parts[-1]] = RuleFile(info.filename, lambda data=data: data)
+                rule_files[parts[-1]] = RuleFile(info.filename, _member_reader(zf, info))
     except zipfile.BadZipFile as error:
         raise RuleEditSourceError(f"{path}: not a readable zip archive ({error})") from error
     if not by_prefix:

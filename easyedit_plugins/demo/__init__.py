@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..core.output_lock import holds_output_lock
 from ..methods.lga import LGAHyperParams, run_lga
 from ..methods.lga.plot import plot_scores
 from ..methods.lga.search import EditTarget
@@ -47,9 +48,11 @@ def _plots(out: Path, rows: list[Row], world, scenario) -> dict[str, Path]:
     return plots
 
 
+@holds_output_lock("out")
 def run_demo(out: Path, preset: str = "test", arch: str = "gpt2", facts: int = 3, use_easyedit: bool = True,
              progress: bool = True) -> DemoResult:
-    """Run every demo edit on the world model and write ``out/report.md``."""
+    """Run every demo edit on the world model and write ``out/report.md`` (holding a lock on ``out``)."""
+    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     world = load_world_model(preset, arch, progress=progress)
     scenario = build_scenario(world, out, facts=facts)

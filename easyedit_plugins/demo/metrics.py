@@ -17,6 +17,7 @@ from typing import Any
 
 from ..evaluation import greedy_generate, prediction_agreement, target_token_predictions, token_accuracy
 from ..evaluation.generation import generation_budget
+from ..evaluation.pairs import paired
 
 
 @dataclass
@@ -41,14 +42,13 @@ class Row:
     locality: float | None
 
 
-def _locality_pairs(request: dict[str, Any]) -> tuple[list[str], list[str]]:
+def _locality_pairs(request: dict[str, Any], position: int = 0) -> tuple[list[str], list[str]]:
     prompts: list[str] = []
     answers: list[str] = []
-    for block in (request.get("locality") or {}).values():
-        block_prompts = block["prompt"] if isinstance(block["prompt"], list) else [block["prompt"]]
-        block_answers = block["ground_truth"] if isinstance(block["ground_truth"], list) else [block["ground_truth"]]
-        prompts.extend(block_prompts)
-        answers.extend(str(a) for a in block_answers)
+    for name, block in (request.get("locality") or {}).items():
+        for prompt, answer in paired(block["prompt"], block["ground_truth"], f"request {position}, locality {name!r}"):
+            prompts.append(prompt)
+            answers.append(str(answer))
     return prompts, answers
 
 
@@ -65,8 +65,8 @@ def _answers(model: Any, tok: Any, requests: list[dict[str, Any]]) -> list[str]:
 
 def measure_before(model: Any, tok: Any, requests: list[dict[str, Any]]) -> Before:
     locality = []
-    for request in requests:
-        prompts, answers = _locality_pairs(request)
+    for position, request in enumerate(requests):
+        prompts, answers = _locality_pairs(request, position)
         locality.append([p.predicted for p in target_token_predictions(model, tok, prompts, answers)] if prompts else [])
     return Before(_answers(model, tok, requests), locality)
 
@@ -78,7 +78,7 @@ def measure_after(method: str, model: Any, tok: Any, requests: list[dict[str, An
     for index, request in enumerate(requests):
         rephrase = request.get("rephrase_prompt")
         generalisation = token_accuracy(model, tok, [rephrase], [request["target_new"]])[0] if rephrase else None
-        prompts, answers = _locality_pairs(request)
+        prompts, answers = _locality_pairs(request, index)
         locality = None
         if prompts:
             now = [p.predicted for p in target_token_predictions(model, tok, prompts, answers)]

@@ -28,12 +28,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable
 
 from tqdm.auto import tqdm
 
 from .generation import BUDGET_FACTOR, generation_budget, greedy_generate
 from .judges import AUTO_JUDGE, auto_kind, judge
+from .pairs import paired, request_name
 from .text import answer_span
 
 logger = logging.getLogger(__name__)
@@ -78,10 +79,6 @@ class _Item:
     repeats_edit_prompt: bool
 
 
-def _as_list(value: str | Sequence[str]) -> list[str]:
-    return [value] if isinstance(value, str) else list(value)
-
-
 def _items(position: int, request: dict[str, Any]) -> list[_Item]:
     items = [_Item(position, "rewrite", 0, request["prompt"], request["target_new"], False)]
     if request.get("rephrase_prompt"):
@@ -92,8 +89,8 @@ def _items(position: int, request: dict[str, Any]) -> list[_Item]:
     for metric, section in sections:
         if not section:
             continue
-        prompts, targets = _as_list(section["prompt"]), _as_list(section["ground_truth"])
-        for index, (prompt, target) in enumerate(zip(prompts, targets)):
+        where = f"{request_name(position, request)} ({request.get('form', '')}), {metric!r}"
+        for index, (prompt, target) in enumerate(paired(section["prompt"], section["ground_truth"], where)):
             repeated = metric == "Rule" and index < len(repeats) and bool(repeats[index])
             items.append(_Item(position, metric, index, prompt, target, repeated))
     return items

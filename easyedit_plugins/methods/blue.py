@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from ..core.locate_edit import EngineOptions, edited_layers, locate_and_edit
 from ..core.model_state import edit_state
+from ..core.request_checks import check_edit_requests
 from ..core.requests import to_edit_requests
 from ..core.weights import EditOutcome, WeightBackup
 from ..hparams import HyperParamsError
@@ -54,7 +55,9 @@ class BLUEHyperParams(LayerSelectable, LocateEditHyperParams):
 def blue_edit(model: Any, tok: Any, requests: list[dict[str, Any]], hparams: BLUEHyperParams) -> EditOutcome:
     """Edit ``model`` in place for ``requests`` (the host's edit-function contract)."""
     spec = hparams.arch(model)
+    hparams.check_layers(model, spec, {"key 'layers'": hparams.layers})
     edit_requests = to_edit_requests(requests)
+    check_edit_requests(model, tok, edit_requests, hparams.templates(model, tok))
     layers = edited_layers(hparams.layers, hparams.schedule)
     second_moment = hparams.second_moment_source(model, tok, spec, layers)
     templates = hparams.templates(model, tok)

@@ -15,7 +15,8 @@ from typing import Any, Literal
 import torch
 
 from ..core.archspec import ArchSpec, arch_spec, num_layers
-from ..core.context import Templates, context_templates
+from ..core.validation import check_model_layers
+from ..core.context import Templates, check_templates, context_templates
 from ..core.covariance import second_moments
 from ..core.locate_edit import SecondMomentSource, SolverOptions
 from ..core.targets import TargetOptions
@@ -75,6 +76,11 @@ class LocateEditHyperParams(PluginHyperParams):
                 raise HyperParamsError(
                     f"context_template_length_params entries must be [length, count] with positive values, got {params}"
                 )
+        if self.context_templates is not None:
+            try:
+                check_templates(list(self.context_templates))
+            except ValueError as error:
+                raise HyperParamsError(f"key 'context_templates': {error}") from None
         if self.mom2_dtype not in ("float16", "bfloat16", "float32", "float64"):
             raise HyperParamsError(f"mom2_dtype must be a float dtype name, got {self.mom2_dtype!r}")
         if self.nullspace_threshold is None and self.nullspace_relative_threshold is None:
@@ -84,6 +90,13 @@ class LocateEditHyperParams(PluginHyperParams):
     def arch(self, model: torch.nn.Module) -> ArchSpec:
         overrides = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name.endswith(("_module_tmp", "_module"))}
         return arch_spec(model, overrides)
+
+    def check_layers(self, model: torch.nn.Module, spec: ArchSpec, layers: dict[str, Any]) -> None:
+        """Check ``{key: indices}`` and ``v_loss_layer`` against ``model`` before anything touches it."""
+        checks = dict(layers)
+        if self.v_loss_layer is not None:
+            checks["key 'v_loss_layer'"] = [self.v_loss_layer]
+        check_model_layers(model, spec, checks)
 
     def loss_layer(self, model: torch.nn.Module, spec: ArchSpec) -> int:
         return self.v_loss_layer if self.v_loss_layer is not None else num_layers(model, spec) - 1

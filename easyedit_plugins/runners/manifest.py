@@ -115,5 +115,6 @@ def check_manifest(stored: dict[str, Any], current: dict[str, Any], directory: s
         listing = "\n  ".join(found)
         raise ManifestMismatch(
             f"{directory} holds results of a run with other settings, so this run cannot resume it:\n  {listing}\n"
-            "Use another --out folder for these settings, or delete the old results."
+            "Use another --out folder for these settings, or start over with --restart (restart=True), which "
+            "deletes the old results."
         )

@@ -90,6 +90,21 @@ class ResultsStore:
             logger.info("removing %s, left by an interrupted run", stale.name)
             stale.unlink(missing_ok=True)
 
+    def discard(self, other_names: Sequence[str] = ()) -> list[Path]:
+        """Delete what a run wrote here (rule files, manifest, ``other_names``, temporary files),
+        nothing else: the folder may hold the user's own files. Returns what was deleted."""
+        if not self.directory.is_dir():
+            return []
+        doomed = [*self.rule_files(), self.manifest_path, *(self.directory / name for name in other_names),
+                  *self.directory.glob(f".*{_TEMPORARY_SUFFIX}")]
+        removed = []
+        for path in doomed:
+            if path.is_file():
+                path.unlink()
+                removed.append(path)
+        logger.info("discarded %d file(s) of an earlier run in %s", len(removed), self.directory)
+        return removed
+
     def finished_records(self, rule: Rule) -> list[dict[str, Any]] | None:
         """The rule's records if its file is complete, else None (a broken file is logged and
         will be overwritten)."""

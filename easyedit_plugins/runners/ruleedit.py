@@ -28,6 +28,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..core.fingerprint import model_fingerprint
+from ..core.output_lock import holds_output_lock
 from ..data import Rule, RuleEditBenchmark, load_ruleedit
 from .manifest import build_manifest, check_manifest, model_label
 from .methods import EditMethod, load_method_hparams, resolve_method
@@ -187,12 +188,14 @@ def _run_info(
             "reused": len(report.reused),
             "failed": sorted(report.failed),
             "skipped_at_load": list(benchmark.report.skipped_rules),
+            "skipped_at_load_reasons": {issue.rule_id: str(issue) for issue in benchmark.report.skipped},
         },
         "failures": report.failed,
         "mean_seconds_per_rule": _mean_seconds(report.seconds),
     }
 
 
+@holds_output_lock("out_dir")
 def run_ruleedit(
     hparams: str | Path | Any,
     data: str | Path,
@@ -204,6 +207,7 @@ def run_ruleedit(
     settings: EvaluationSettings = EvaluationSettings(),
     show_progress: bool = True,
     on_rule_done: RuleCallback | None = None,
+    restart: bool = False,
 ) -> RunReport:
     """Run RuleEdit on the rules selected from ``data`` (a zip or folder) and write the results
     to ``out_dir``: ``metrics_rule_<id>.json`` per rule, ``manifest.json``, ``summary.json``
@@ -212,12 +216,19 @@ def run_ruleedit(
     ``hparams`` is a hyperparameter file (its ``alg_name`` picks the method) or an hparams
     object; ``method_kwargs`` override some of its values. ``on_rule_done`` is called after
     each rule's file is written.
+
+    The run holds a lock on ``out_dir`` (:mod:`~easyedit_plugins.core.output_lock`): a second run
+    on the same folder raises :class:`~easyedit_plugins.core.output_lock.OutputLocked`. Results
+    of other settings there are refused (:class:`.ManifestMismatch`) unless ``restart`` is true,
+    which deletes the earlier run's files first (``--restart``).
     """
     method, hparams = _resolve(hparams, method_kwargs)
     settings.check()
     benchmark = load_ruleedit(data, strict=False)  # logs every rule it has to skip
     selected = select_rules(benchmark, rule_ids, limit)
     store = ResultsStore(out_dir)
+    if restart:
+        store.discard((SUMMARY_JSON, SUMMARY_MARKDOWN))
     manifest = build_manifest(method, hparams, benchmark, settings)
     stored = _stored_manifest(store)
     if stored is not None:

@@ -56,6 +56,7 @@ def summary_markdown(summary: dict[str, Any]) -> str:
         f"{len(rules['failed'])} failed" + (f" ({', '.join(rules['failed'])})" if rules["failed"] else "")
         + f"; {len(rules['skipped_at_load'])} skipped when loading the data"
         + (f" ({', '.join(rules['skipped_at_load'])})" if rules["skipped_at_load"] else "") + ".",
+        *(f"Rule {rule_id} skipped when loading: {reason}." for rule_id, reason in rules.get("skipped_at_load_reasons", {}).items()),
         "Scores in %: mean over a case's prompts, then over a rule's cases, then over rules. "
         "RU excl. duplicates leaves out the Rule Understanding prompts that are word for word "
         "another case's edit prompt.",

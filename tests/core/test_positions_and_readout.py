@@ -43,7 +43,7 @@ def test_request_conversion_rules():
     assert request.template.format(request.subject) == "Paris is in {France} near France"
     assert request.target == " Italy"
     assert to_edit_request({"prompt": "{} speaks", "subject": "X", "target_new": {"str": " French"}}).target == " French"
-    with pytest.raises(RequestError, match="request 3: subject 'Rome' does not occur"):
+    with pytest.raises(RequestError, match=r"request 3 \('Paris is'\): subject 'Rome' does not occur"):
         to_edit_request({"prompt": "Paris is", "subject": "Rome", "target_new": "x"}, index=3)
     with pytest.raises(RequestError, match="no 'subject'"):
         to_edit_request({"prompt": "Paris is", "target_new": "x"})

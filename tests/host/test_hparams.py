@@ -82,7 +82,8 @@ def test_missing_required_key(tmp_path):
     [("layers: three", "layers"), ("v_lr: fast", "v_lr"), ("model_parallel: 1", "model_parallel"), ("layers: [1.5]", "layers")],
 )
 def test_wrong_type_names_file_key_and_expected_type(tmp_path, line, key):
-    path = write(tmp_path, "h.yaml", f"model_name: ./m\nlayers: [1]\n{line}\n")
+    layers = "" if line.startswith("layers:") else "layers: [1]\n"  # a key written twice is an error of its own
+    path = write(tmp_path, "h.yaml", f"model_name: ./m\n{layers}{line}\n")
     with pytest.raises(HyperParamsError) as error:
         ExampleHyperParams.from_hparams(path)
     assert str(path) in str(error.value) and f"'{key}' must be" in str(error.value)

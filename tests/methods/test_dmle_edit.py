@@ -177,7 +177,7 @@ def test_layers_beyond_the_model_are_named(model_tok, stats):
     model, tok = model_tok
     hparams = make_hparams(stats, stages=[{"name": "f_d", "forms": ["formula", "description"], "layers": [1]},
                                           {"name": "ins", "forms": ["instance"], "layers": [12, 13]}])
-    with pytest.raises(ValueError, match=r"stage 'ins' edits layer\(s\) \[12, 13\] but the model has 4 layers"):
+    with pytest.raises(ValueError, match=r"stage 'ins' key 'layers' names layer\(s\) \[12, 13\] outside the model: it has 4 layers"):
         dmle_edit(model, tok, [FORMULA], hparams)
 
 

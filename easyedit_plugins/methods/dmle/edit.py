@@ -17,9 +17,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ...core.archspec import ArchSpec, num_layers
+from ...core.archspec import ArchSpec
 from ...core.locate_edit import EngineOptions, SecondMomentSource, edited_layers, locate_and_edit
 from ...core.model_state import edit_state
+from ...core.request_checks import check_edit_requests, require_requests
 from ...core.requests import to_edit_requests
 from ...core.weights import EditOutcome, WeightBackup
 from .hparams import DMLEHyperParams
@@ -29,12 +30,8 @@ from .stages import Stage
 logger = logging.getLogger(__name__)
 
 
-def _check_layers(model: Any, spec: ArchSpec, stages: tuple[Stage, ...]) -> None:
-    total = num_layers(model, spec)
-    for stage in stages:
-        outside = [layer for layer in stage.layers if layer >= total]
-        if outside:
-            raise ValueError(f"stage {stage.name!r} edits layer(s) {outside} but the model has {total} layers (0-{total - 1})")
+def _check_layers(model: Any, spec: ArchSpec, hparams: DMLEHyperParams, stages: tuple[Stage, ...]) -> None:
+    hparams.check_layers(model, spec, {f"stage {stage.name!r} key 'layers'": stage.layers for stage in stages})
 
 
 def _edit_stage(
@@ -65,11 +62,11 @@ def _edit_stage(
 def dmle_edit(model: Any, tok: Any, requests: list[dict[str, Any]], hparams: DMLEHyperParams) -> EditOutcome:
     """Edit ``model`` in place, stage by stage (the host's edit-function contract)."""
     plan = hparams.stage_plan
+    require_requests(requests)
     routed = [(stage, batch) for stage, batch in route_requests(requests, plan, hparams.untagged_form) if batch]
     spec = hparams.arch(model)
-    _check_layers(model, spec, plan)
-    if not routed:
-        return EditOutcome(originals={}, info={"summary": "no requests", "stages": []})
+    _check_layers(model, spec, hparams, plan)
+    check_edit_requests(model, tok, to_edit_requests(requests), hparams.templates(model, tok))
     # C0 of every layer any stage edits, in one pass over the corpus and on the unedited model.
     layers = sorted({layer for stage, _ in routed for layer in edited_layers(stage.layers, stage.schedule)})
     second_moment = hparams.second_moment_source(model, tok, spec, layers)

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
+from ...core.prompt_templates import PromptTemplateError, fill_subject
+
 logger = logging.getLogger(__name__)
 
 #: ``world:<preset>/<arch>[/<seed>]`` names the miniature world's requests.
@@ -114,6 +116,16 @@ def _missing(answer: str | None) -> bool:
     return answer is None or not answer.strip() or answer == MISSING_GROUND_TRUTH
 
 
+def _filled(prompt: str, subject: str | None, index: int) -> str:
+    """The prompt with its ``{}`` filled by the subject; a literal ``{}`` in rendered text stays."""
+    if subject is None:
+        raise ProxyDataError(f"proxy request {index}: prompt {prompt!r} has '{{}}' but there is no 'subject'")
+    try:
+        return fill_subject(prompt, subject)
+    except PromptTemplateError as error:
+        raise ProxyDataError(f"proxy request {index} ({prompt!r}): {error}") from None
+
+
 def to_proxy_item(request: Mapping[str, Any], index: int) -> ProxyItem:
     """A proxy item from an EasyEdit request (ZsRE's ``src``/``alt``/``answers`` are accepted too)."""
     prompt = _text(request.get("prompt", request.get("src")))
@@ -124,10 +136,7 @@ def to_proxy_item(request: Mapping[str, Any], index: int) -> ProxyItem:
             f"proxy request {index} needs a 'prompt' and a non-empty 'target_new' (keys: {sorted(request)})"
         )
     if "{}" in prompt:
-        subject = _text(request.get("subject"))
-        if subject is None:
-            raise ProxyDataError(f"proxy request {index}: prompt {prompt!r} has '{{}}' but there is no 'subject'")
-        prompt = prompt.replace("{}", subject)
+        prompt = _filled(prompt, _text(request.get("subject")), index)
     form = request.get("form")
     return ProxyItem(
         prompt=prompt,

@@ -19,6 +19,7 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
+from ...core.request_checks import check_text_requests
 from ...core.weights import EditOutcome, WeightBackup
 from .hparams import PACHyperParams
 from .projections import Projection, ffn_projections
@@ -51,8 +52,7 @@ def pac_joint_edit(
     ``info`` holds the per-epoch losses, the last traced paths (``critical``/``negative``: module
     name -> neuron indices) and ``touched``, every neuron selected at any trace.
     """
-    if not requests:
-        return EditOutcome({}, {"summary": "no requests"})
+    check_text_requests(model, tok, requests)
     projections = ffn_projections(model, hparams.layers, hparams.module_overrides())
     _warn_about_precision(projections, hparams)
     backup = WeightBackup(model, offload=hparams.offload_originals)
@@ -80,6 +80,7 @@ def pac_sequential_edit(
     """
     if requests_per_edit < 1:
         raise ValueError(f"requests_per_edit must be at least 1, got {requests_per_edit}")
+    check_text_requests(model, tok, requests)  # all of them, before the first edit
     originals: dict[str, torch.Tensor] = {}
     edits = []
     for start in range(0, len(requests), requests_per_edit):

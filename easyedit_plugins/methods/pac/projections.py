@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from ...core.archspec import arch_spec, num_layers
+from ...core.validation import check_layers
 from ...core.weights import is_transposed_linear
 
 Role = Literal["key", "value"]
@@ -67,8 +68,7 @@ def ffn_projections(model: nn.Module, layers: list[int] | None, overrides: dict[
     spec = arch_spec(model, overrides)
     count = num_layers(model, spec)
     chosen = list(range(count)) if layers is None else sorted(set(layers))
-    if chosen and chosen[-1] >= count:
-        raise ValueError(f"layers {chosen} do not exist: the model has {count} layers (0-{count - 1})")
+    check_layers("key 'layers'", chosen, count)
     projections = []
     for layer in chosen:
         for role, name in (("key", spec.mlp_in_name(layer)), ("value", spec.mlp_out_name(layer))):
