@@ -13,7 +13,7 @@ Skipped without CUDA (CI has none) or without ``accelerate`` (which places a ``d
 The split uses ``main_device="cpu"`` so that the CPU layers really run on the CPU: with a GPU
 main device, accelerate treats CPU entries as offloaded weights that are streamed to the GPU
 for every forward and kept on the ``meta`` device in the model, which no in-place editor can
-write (see ``docs`` for that limit).
+write (the README's "Limits" says so).
 """
 
 from __future__ import annotations
