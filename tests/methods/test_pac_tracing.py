@@ -11,9 +11,12 @@ import copy
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pac_support import REQUESTS, quick_hparams
 
 from easyedit_plugins.methods.pac import pac_joint_edit, neuron_importance
+from easyedit_plugins.methods.pac.tracing import importance_from_factors
 from easyedit_plugins.testing import tiny_model
 
 # Per architecture: (key module, value module, key weight stored [d_ff, d]?, value weight stored [d_ff, d]?)
@@ -79,3 +82,16 @@ def test_importance_of_a_constant_dimension_is_zero_not_nan():
     assert torch.isfinite(importance).all()
     expected = paper_importance(gradient[:, [0, 1, 3]].T) * 3 / 4
     torch.testing.assert_close(importance, expected)
+
+
+@settings(max_examples=30)
+@given(tokens=st.integers(2, 9), neurons=st.integers(2, 12), hidden=st.integers(1, 10), block=st.integers(1, 12),
+       seed=st.integers(0, 2**16))
+def test_importance_from_factors_equals_the_whole_matrix(tokens, neurons, hidden, block, seed):
+    generator = torch.Generator().manual_seed(seed)
+    neuron_rows = torch.randn(tokens, neurons, generator=generator)
+    hidden_rows = torch.randn(tokens, hidden, generator=generator)
+    hidden_rows[:, 0] = 0.0  # a hidden dimension with no gradient: z-scores 0, as in the whole matrix
+    whole = neuron_importance(neuron_rows.T @ hidden_rows)
+    torch.testing.assert_close(importance_from_factors(neuron_rows, hidden_rows, block=block), whole,
+                               rtol=1e-4, atol=1e-5)

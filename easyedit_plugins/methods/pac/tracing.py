@@ -10,9 +10,14 @@ values) of each layer form the critical set, the ``M`` least important the negat
 
 The weight gradients are formed from activations rather than by ``requires_grad`` on the
 weights: a forward hook keeps each projection's input and output, one ``autograd.grad`` call
-gives the output gradients, and ``grad W = sum_t g_t x_t^T`` is accumulated in float32 in the
-neuron-major layout. Only the float32 accumulators persist (one ``[d_ff, d]`` matrix per traced
-projection, on its weight's device); no parameter ever holds a ``.grad``.
+gives the output gradients, and the neuron-major gradient is ``G = A^T B`` over every token of
+the edit set, with ``A`` the neuron-side rows (``[tokens, d_ff]``: a key's output gradients, a
+value's inputs) and ``B`` the hidden-side rows (``[tokens, d]``). Only ``A`` and ``B`` are kept
+(float32, on the weight's device); :func:`importance_from_factors` forms ``G`` a block of hidden
+dimensions at a time, because the z-score of a hidden dimension needs only its own column. A
+full float32 ``G`` per projection would be a copy of every traced FFN matrix (15 GiB at
+Llama-3-8B's size, next to the weights); the factors of a short edit set are a few MiB. No
+parameter ever holds a ``.grad``.
 """
 
 from __future__ import annotations
@@ -45,6 +50,18 @@ class PathSelection:
         return self.critical if objective == "critical" else self.negative
 
 
+#: Hidden dimensions per block when the importance is formed from the gradient's factors.
+IMPORTANCE_BLOCK = 512
+
+
+def _absolute_z_score_sums(gradient_columns: torch.Tensor) -> torch.Tensor:
+    """Per neuron (row), the sum over the given columns of ``|z|``, z-scored within each column."""
+    mean = gradient_columns.mean(dim=0, keepdim=True)
+    std = gradient_columns.std(dim=0, keepdim=True)
+    z_scores = torch.where(std > 0, (gradient_columns - mean) / std, torch.zeros_like(gradient_columns))
+    return z_scores.abs().sum(dim=1)
+
+
 def neuron_importance(gradient: torch.Tensor) -> torch.Tensor:
     """Importance of each neuron from a neuron-major ``[d_ff, d]`` gradient.
 
@@ -53,10 +70,27 @@ def neuron_importance(gradient: torch.Tensor) -> torch.Tensor:
     hidden dimension whose gradient is the same for every neuron has no ranking to give and
     contributes z-scores of 0 instead of the authors' NaN.
     """
-    mean = gradient.mean(dim=0, keepdim=True)
-    std = gradient.std(dim=0, keepdim=True)
-    z_scores = torch.where(std > 0, (gradient - mean) / std, torch.zeros_like(gradient))
-    return z_scores.abs().mean(dim=1)
+    return _absolute_z_score_sums(gradient) / gradient.shape[1]
+
+
+def importance_from_factors(
+    neuron_rows: torch.Tensor, hidden_rows: torch.Tensor, block: int = IMPORTANCE_BLOCK
+) -> torch.Tensor:
+    """:func:`neuron_importance` of ``neuron_rows^T @ hidden_rows`` without forming it whole.
+
+    ``neuron_rows`` is ``[tokens, d_ff]`` and ``hidden_rows`` ``[tokens, d]``; the gradient is
+    built ``block`` hidden dimensions at a time, so the memory is ``d_ff x block`` instead of
+    ``d_ff x d``. Equal to the whole-matrix result up to floating-point summation order.
+    """
+    if neuron_rows.shape[0] != hidden_rows.shape[0]:
+        raise ValueError(f"factors of {neuron_rows.shape[0]} and {hidden_rows.shape[0]} tokens")
+    if block < 1:
+        raise ValueError(f"block must be positive, got {block}")
+    width = hidden_rows.shape[1]
+    total = torch.zeros(neuron_rows.shape[1], dtype=torch.float32, device=neuron_rows.device)
+    for start in range(0, width, block):
+        total += _absolute_z_score_sums(neuron_rows.T @ hidden_rows[:, start : start + block])
+    return total / width
 
 
 @contextmanager
@@ -75,15 +109,29 @@ def graph_from_embeddings(model: nn.Module) -> Iterator[None]:
         handle.remove()
 
 
-def edit_loss_gradients(
+@dataclass
+class GradientFactors:
+    """The neuron-major weight gradient ``neuron_rows^T @ hidden_rows`` of one projection, unformed."""
+
+    neuron_rows: torch.Tensor
+    hidden_rows: torch.Tensor
+
+    def importance(self) -> torch.Tensor:
+        return importance_from_factors(self.neuron_rows, self.hidden_rows)
+
+
+def edit_loss_gradient_factors(
     model: nn.Module, projections: list[Projection], batches: Iterable[MiniBatch]
-) -> dict[str, torch.Tensor]:
-    """Neuron-major float32 gradients of the edit loss, summed over ``batches``."""
-    totals = {
-        p.name: torch.zeros(p.neuron_major(p.module.weight).shape, dtype=torch.float32, device=p.device)
-        for p in projections
-    }
+) -> dict[str, GradientFactors]:
+    """The factors of each projection's edit-loss gradient, summed over ``batches``.
+
+    Summing the gradients over the mini-batches is stacking their token rows: ``sum_b A_b^T B_b
+    = [A_1; A_2; ...]^T [B_1; B_2; ...]``. Rows of padding carry zero output gradients and add
+    nothing.
+    """
     names = [p.name for p in projections]
+    neuron_side: dict[str, list[torch.Tensor]] = {name: [] for name in names}
+    hidden_side: dict[str, list[torch.Tensor]] = {name: [] for name in names}
     for batch in batches:
         with ExitStack() as stack:
             stack.enter_context(graph_from_embeddings(model))
@@ -93,11 +141,13 @@ def edit_loss_gradients(
                 loss = answer_nll(model, batch, batch.edit_labels)
                 output_grads = torch.autograd.grad(loss, [outputs[name] for name in names])
         for p, output_grad in zip(projections, output_grads):
-            x = inputs[p.name].to(p.device).reshape(-1, inputs[p.name].shape[-1]).float()
+            x = inputs[p.name].detach().to(p.device).reshape(-1, inputs[p.name].shape[-1]).float()
             g = output_grad.to(p.device).reshape(-1, output_grad.shape[-1]).float()
             # key: dL/dW_in[i, :] = sum_t g_t[i] x_t; value: dL/dW_out[:, i] = sum_t x_t[i] g_t.
-            totals[p.name] += g.T @ x if p.role == "key" else x.T @ g
-    return totals
+            neuron, hidden = (g, x) if p.role == "key" else (x, g)
+            neuron_side[p.name].append(neuron)
+            hidden_side[p.name].append(hidden)
+    return {name: GradientFactors(torch.cat(neuron_side[name]), torch.cat(hidden_side[name])) for name in names}
 
 
 def select_paths(importance: dict[str, torch.Tensor], n_critical: int, n_negative: int) -> PathSelection:
@@ -122,6 +172,6 @@ def trace_paths(
     n_negative: int,
 ) -> PathSelection:
     """Trace the critical and negative paths of the edit set on the model as it is now."""
-    gradients = edit_loss_gradients(model, projections, batches)
-    importance = {name: neuron_importance(gradient) for name, gradient in gradients.items()}
+    factors = edit_loss_gradient_factors(model, projections, batches)
+    importance = {name: factor.importance() for name, factor in factors.items()}
     return select_paths(importance, n_critical, n_negative)
