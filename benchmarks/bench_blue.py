@@ -38,7 +38,7 @@ from easyedit_plugins.core.stats_store import save_easyedit
 from easyedit_plugins.host.easyedit import load_easyedit
 from easyedit_plugins.testing import save_tiny_model
 from easyedit_plugins.testing.legacy_cpu import LegacyCudaToCpu
-from easyedit_plugins.testing.tokenizer import training_corpus
+from easyedit_plugins.world.tokenizer import training_corpus
 from timing import timed
 
 SUBJECTS = ["Danielle Darrieux", "Toko Yasuda", "the Eiffel Tower", "Ravel", "Mozart", "the poet", "the chef", "Quebec"]

@@ -3,8 +3,8 @@
 Random-weight models show the mechanics of an edit; they cannot show whether an edit WORKS,
 because they know nothing. A world model is trained from scratch, on the CPU, by this
 package's own deterministic script, on the invented knowledge base of
-:mod:`.world_data`, so efficacy, generalisation and locality of an edit can be measured on a
-laptop. Trained models are cached (see :mod:`.world_cache`), so training happens once per
+:mod:`.data`, so efficacy, generalisation and locality of an edit can be measured on a
+laptop. Trained models are cached (see :mod:`.cache`), so training happens once per
 machine and preset.
 
 Typical use::
@@ -33,12 +33,12 @@ import transformers
 from transformers import PreTrainedModel, PreTrainedTokenizerFast
 
 from .tokenizer import save_tokenizer, train_tokenizer
-from .world_cache import build_once, cache_root, is_complete, parameters_key
-from .world_data import World, WorldSpec, build_world
-from .world_eval import accuracy_report, greedy_hits
-from .world_presets import PRESETS, WorldPreset, preset_named, world_parameters
-from .world_requests import Request, fact_requests, rule_requests
-from .world_train import idle_cores, torch_threads, train, untrained_model
+from .cache import build_once, cache_root, is_complete, parameters_key
+from .data import World, WorldSpec, build_world
+from .evaluation import accuracy_report, greedy_hits
+from .presets import PRESETS, WorldPreset, preset_named, world_parameters
+from .requests import Request, fact_requests, rule_requests
+from .train import idle_cores, torch_threads, train, untrained_model
 
 __all__ = [
     "PRESETS", "WorldModel", "idle_cores", "load_world_model", "world_model_factory", "world_model_path", "world_parameters",
