@@ -95,7 +95,7 @@ from easyedit_plugins.core.context import generate_templates
 from easyedit_plugins.core.files import write_text_atomically
 from easyedit_plugins.core.stats import collect_second_moments
 from easyedit_plugins.core.stats_store import save_easyedit
-from easyedit_plugins.host.easyedit import EasyEditHandle, load_easyedit
+from easyedit_plugins.easyedit_bridge import EasyEditHandle, load_easyedit
 from easyedit_plugins.world import WorldModel, load_world_model, world_model_path, world_statistics_corpus
 from easyedit_plugins.world.presets import EDIT_LAYERS, RULE_STAGES
 from easyedit_plugins.world.requests import fact_requests, rule_requests

@@ -43,7 +43,7 @@ from easyedit_plugins.core.requests import to_edit_request
 from easyedit_plugins.core.tokens import right_padding
 from easyedit_plugins.core.weights import restore_weights
 from easyedit_plugins.methods.blue import blue_edit
-from easyedit_plugins.methods.lga import EditTarget, LGAHyperParams, choose_layers, run_lga
+from easyedit_plugins.selectors.lga import EditTarget, LGAHyperParams, choose_layers, run_lga
 from easyedit_plugins.world import load_world_model, world_statistics_corpus
 from easyedit_plugins.world.evaluation import greedy_hits
 from timing import timed

@@ -47,7 +47,7 @@ def world_factory():
 @pytest.fixture(scope="session")
 def easyedit():
     """The imported EasyEdit (a handle from the host bridge); skips the test without one."""
-    from easyedit_plugins.host.easyedit import load_easyedit
+    from easyedit_plugins.easyedit_bridge import load_easyedit
 
     handle = load_easyedit()
     if handle is None:

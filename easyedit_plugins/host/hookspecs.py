@@ -2,7 +2,7 @@
 
 A plugin is any module or object with functions marked ``@hookimpl`` whose names match the
 specifications below. The package's own methods are registered exactly the same way, from
-:mod:`easyedit_plugins.host.builtin`. Third-party packages expose theirs through the
+:mod:`easyedit_plugins.plugin`. Third-party packages expose theirs through the
 entry-point group ``easyedit_plugins``::
 
     [project.entry-points.easyedit_plugins]
@@ -15,7 +15,7 @@ from typing import Any
 
 import pluggy
 
-from .specs import DatasetSpec, EvaluatorSpec, LayerSelection, LayerSelectorSpec, MethodSpec
+from ..specs import DatasetSpec, EvaluatorSpec, LayerSelection, LayerSelectorSpec, MethodSpec
 
 PROJECT_NAME = "easyedit"
 ENTRY_POINT_GROUP = "easyedit_plugins"

@@ -14,7 +14,7 @@ from typing import Any, Mapping, Sequence
 import torch
 
 from ...core.archspec import ArchSpec
-from ...host.specs import LayerSelection
+from ...specs import LayerSelection
 from .choose import LayerChoice, choose_layers, layers_to_choose
 from .groups import StageGroup, stage_groups
 from .hparams import LGAHyperParams
