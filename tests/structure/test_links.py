@@ -61,8 +61,8 @@ def test_relative_links_point_to_files_that_exist(path):
 
 def test_the_checker_finds_links_of_every_kind(tmp_path):
     page = tmp_path / "page.md"
-    page.write_text("[a](docs/x.md#part) [b](https://example.org) [c](#top) [d](../up.py), see DESIGN.md, not `out/report.md`\n",
-                    encoding="utf-8")
+    page.write_text("[a](docs/x.md#part) [b](https://example.org) [c](#top) [d](../up.py), "
+                    "see DESIGN.md, not `out/report.md`\n", encoding="utf-8")
     assert links(page) == ["docs/x.md", "../up.py", "DESIGN.md"]
     config = tmp_path / "config.yaml"
     config.write_text("# see METHODS.md section 0 and docs/methods.md\nkey: value.md\n", encoding="utf-8")
