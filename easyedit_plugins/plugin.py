@@ -13,17 +13,13 @@ from functools import partial
 from typing import Any
 
 from .data import RuleEditDataset, load_ruleedit
-from .evaluation import LLM_JUDGE, evaluate_requests, judge, rule_records, summarize_rules, token_accuracy
+from .evaluation import AUTO_JUDGE, LLM_JUDGE, evaluate_requests, judge, rule_records, summarize_rules, token_accuracy
 from .host.hookspecs import hookimpl
-from .host.manager import JUDGE_PREFIX
 from .methods.blue import BLUEHyperParams, blue_edit
 from .methods.dmle import DMLEHyperParams, dmle_edit
 from .methods.pac import PACHyperParams, pac_joint_edit
-from .selectors.lga import LGAHyperParams, lga_select_layers
-from .specs import DatasetSpec, EvaluatorSpec, LayerSelection, LayerSelectorSpec, MethodSpec
-
-#: The value of ``layer_selection`` that asks for LGA.
-LGA_SELECTOR = "lga"
+from .selectors.lga import SELECTOR_NAME as LGA_SELECTOR, LGAHyperParams, lga_select_layers
+from .specs import JUDGE_PREFIX, DatasetSpec, EvaluatorSpec, LayerSelection, LayerSelectorSpec, MethodSpec
 
 BLUE_METHOD = MethodSpec(
     name=BLUEHyperParams.ALG_NAME,
@@ -87,7 +83,7 @@ def easyedit_register_evaluators() -> list[EvaluatorSpec]:
         "numeric": "final numbers equal (relative tolerance 1e-6; 1,000, 3/4, 196π understood)",
         "symbolic": "algebraically equivalent formulas (safe sympy parser, random-point check)",
         "squad_exact": "SQuAD-normalised equality, the offline fallback of EasyEdit and DMLE",
-        "auto": "numeric, symbolic or exact, chosen from the target's shape",
+        AUTO_JUDGE: "numeric, symbolic or exact, chosen from the target's shape",
         LLM_JUDGE: "your own judge, set with easyedit_plugins.evaluation.set_llm_judge(fn); none by default",
     }
     specs = [

@@ -56,9 +56,17 @@ class DatasetSpec:
     dataset_class: type | None = None
 
 
+#: An evaluator named ``judge.<name>`` with ``kind="judge"`` is the judge ``--judge <name>`` picks.
+JUDGE_PREFIX = "judge."
+
+
 @dataclass(frozen=True)
 class EvaluatorSpec:
-    """A metric or judge: ``evaluate(**inputs)`` as its description documents."""
+    """A metric or judge: ``evaluate(**inputs)`` as its description documents.
+
+    A judge (``kind="judge"``, named ``JUDGE_PREFIX + name``) is called as
+    ``evaluate(prediction, target, question=None) -> bool``.
+    """
 
     name: str
     evaluate: Callable[..., Any]

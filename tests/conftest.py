@@ -39,7 +39,7 @@ PLUGIN_PACKAGE = Path(__file__).parent / "plugin_pkg"
 @pytest.fixture(scope="session")
 def world_factory():
     """Loads the trained ``test`` world model (trained once per machine, cached), a fresh copy per call."""
-    from easyedit_plugins.world import world_model_factory
+    from easyedit_plugins.testing import world_model_factory
 
     return world_model_factory("test", "gpt2")
 

@@ -41,7 +41,12 @@ def easyedit_register_datasets() -> list[DatasetSpec]:
 
 @hookspec
 def easyedit_register_evaluators() -> list[EvaluatorSpec]:
-    """Return the evaluators (metrics and judges) this plugin provides."""
+    """Return the evaluators (metrics and judges) this plugin provides.
+
+    A judge is an evaluator named ``judge.<name>`` with ``kind="judge"`` whose ``evaluate`` is
+    ``(prediction, target, question=None) -> bool``; ``easyedit-plugins ruleedit --judge <name>``
+    grades with it.
+    """
 
 
 @hookspec

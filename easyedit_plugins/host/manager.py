@@ -25,15 +25,12 @@ from typing import Any, Callable, Generic, TypeVar
 
 import pluggy
 
-from ..specs import DatasetSpec, EvaluatorSpec, LayerSelectorSpec, MethodSpec
+from ..specs import JUDGE_PREFIX, DatasetSpec, EvaluatorSpec, LayerSelectorSpec, MethodSpec
 from . import hookspecs
 
 logger = logging.getLogger(__name__)
 
 DISTRIBUTION = "easyedit-plugins"
-
-#: Evaluators named ``judge.<name>`` (kind ``judge``) are the judges ``--judge <name>`` picks.
-JUDGE_PREFIX = "judge."
 
 S = TypeVar("S", MethodSpec, DatasetSpec, EvaluatorSpec, LayerSelectorSpec)
 

@@ -13,7 +13,8 @@ Typical use::
     requests = world.fact_requests(4)                       # EasyEdit request dicts
     corpus = world_statistics_corpus(world.world)           # text for key statistics
 
-Tests wrap :func:`world_model_factory` in a session fixture and take a fresh copy per test.
+Tests wrap :func:`easyedit_plugins.testing.world_model_factory` in a session fixture and take a
+fresh copy per test.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import torch
 import transformers
@@ -41,7 +42,7 @@ from .requests import Request, fact_requests, rule_requests
 from .train import idle_cores, torch_threads, train, untrained_model
 
 __all__ = [
-    "PRESETS", "WorldModel", "idle_cores", "load_world_model", "world_model_factory", "world_model_path", "world_parameters",
+    "PRESETS", "WorldModel", "idle_cores", "load_world_model", "world_model_path", "world_parameters",
     "world_statistics_corpus",
 ]
 
@@ -155,24 +156,3 @@ def world_statistics_corpus(world: World, seed: int = 0) -> list[str]:
     return lines
 
 
-def world_model_factory(preset: str = "test", arch: str = "gpt2", seed: int = 0) -> Callable[[], WorldModel]:
-    """A function returning a fresh copy of a world model, trained or loaded on its first call.
-
-    Made for test fixtures: wrap the factory in a session-scoped fixture and call it in a
-    function-scoped one, so the model is trained at most once per run and every test edits
-    its own copy. Training uses ONE thread: test machines are shared (other jobs, pytest-xdist
-    workers), a second thread gains little on the ``test`` preset's small matrices, and on an
-    oversubscribed CPU two threads were measured 4 to 40 times slower per step than one::
-
-        @pytest.fixture(scope="session")
-        def world_factory():
-            return world_model_factory("test", "gpt2")
-
-        @pytest.fixture
-        def world(world_factory):
-            return world_factory()
-    """
-    def fresh() -> WorldModel:
-        return load_world_model(preset, arch, seed, train_if_missing=True, progress=False, threads=1)
-
-    return fresh

@@ -27,6 +27,9 @@ logger = logging.getLogger(__name__)
 #: The key of the single group of a method that edits one list of layers.
 FLAT = "all"
 
+#: The value of a method's ``layer_selection`` that asks for LGA.
+SELECTOR_NAME = "lga"
+
 
 @dataclass(frozen=True)
 class EditTarget:
@@ -98,7 +101,7 @@ class LGAReport:
             "seconds": round(self.scores.seconds, 3),
             "settings": {key: value for key, value in self.config.to_dict().items() if key != "model_name"},
         }
-        return LayerSelection(selector="lga", layers=self.layers, scores=dict(self.group_scores), details=details)
+        return LayerSelection(selector=SELECTOR_NAME, layers=self.layers, scores=dict(self.group_scores), details=details)
 
 
 def run_lga(
