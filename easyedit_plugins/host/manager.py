@@ -37,10 +37,12 @@ S = TypeVar("S", MethodSpec, DatasetSpec, EvaluatorSpec, LayerSelectorSpec)
 
 @dataclass(frozen=True)
 class Registered(Generic[S]):
-    """A registered entry and the distribution (pip package) it comes from."""
+    """A registered entry, the distribution (pip package) it comes from, and the name of the
+    plugin object that registered it (so a hook about this entry can be asked of its owner)."""
 
     spec: S
     provider: str
+    plugin: str = ""
 
 
 @dataclass
@@ -213,7 +215,7 @@ def _collect(manager: pluggy.PluginManager, hook_name: str, expected: type, tabl
                 _report(errors, f"{provider} registers {spec.name!r} again (already provided by "
                                 f"{table[spec.name].provider}); keeping the first", logging.WARNING)
                 continue
-            table[spec.name] = Registered(spec, provider)
+            table[spec.name] = Registered(spec, provider, impl.plugin_name)
 
 
 def get_registry(refresh: bool = False) -> Registry:

@@ -19,6 +19,26 @@ def _hparams_key(hparams: Any) -> str:
     return json.dumps(data, sort_keys=True, default=str)
 
 
+def _ask_selectors(selector: str, **arguments: Any) -> Any:
+    """The answer of the plugin that registered ``selector``, asked alone.
+
+    Asking only the owner means another plugin's broken ``easyedit_select_layers`` cannot stand
+    between a method and its selector, while the owner's own errors (bad settings, missing
+    proxy data) still reach the caller. A name no plugin registered goes to every
+    implementation, first answer wins, as the hook specification says.
+    """
+    hook = get_plugin_manager().hook.easyedit_select_layers
+    owner = get_registry().layer_selectors.get(selector)
+    if owner is None or not owner.plugin:
+        return hook(selector=selector, **arguments)
+    answers = (
+        impl.function(*[{"selector": selector, **arguments}[name] for name in impl.argnames])
+        for impl in reversed(hook.get_hookimpls())
+        if impl.plugin_name == owner.plugin
+    )
+    return next((answer for answer in answers if answer is not None), None)
+
+
 def select_layers(model: Any, tok: Any, requests: list[dict[str, Any]], hparams: Any) -> LayerSelection:
     """Ask the plugins for the layers ``hparams.layer_selection`` names.
 
@@ -30,9 +50,7 @@ def select_layers(model: Any, tok: Any, requests: list[dict[str, Any]], hparams:
     per_model: dict[str, LayerSelection] = model_slot(model, "layer_selections", dict)
     key = f"{selector}|{_hparams_key(hparams)}"
     if key not in per_model:
-        selection = get_plugin_manager().hook.easyedit_select_layers(
-            selector=selector, model=model, tok=tok, requests=requests, hparams=hparams
-        )
+        selection = _ask_selectors(selector, model=model, tok=tok, requests=requests, hparams=hparams)
         if selection is None:
             known = ", ".join(sorted(get_registry().layer_selectors)) or "none"
             raise ValueError(f"no layer selector named {selector!r} answered; registered selectors: {known}")

@@ -17,6 +17,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
+import easyedit_plugins.plugin
 from easyedit_plugins import BLUEHyperParams, EditOutcome, EvaluatorSpec, MethodSpec, PluginHyperParams, hookimpl
 from easyedit_plugins.commands import plugins as plugins_command
 from easyedit_plugins.host import get_registry, register_plugin, unregister_plugin
@@ -129,3 +130,31 @@ def test_a_builtin_method_still_edits(broken_plugin):
     request = {"prompt": "The capital of France is", "subject": "France", "target_new": "Rome", "ground_truth": "Paris"}
     edited, _ = apply(model, tok, [request], hparams)
     assert any(not torch.equal(before[name], value) for name, value in edited.named_parameters())
+
+
+class RaisingSelector:
+    """Answers every layer-selection call with an exception, whatever the selector's name."""
+
+    @hookimpl
+    def easyedit_select_layers(self, selector, model, tok, requests, hparams):
+        raise RuntimeError("this plugin's selector hook is broken")
+
+
+def test_a_raising_selection_hook_of_another_plugin_does_not_reach_a_registered_selector(monkeypatch):
+    from easyedit_plugins import LayerSelection
+    from easyedit_plugins.host import selection as selection_module
+    from easyedit_plugins.plugin import LGA_SELECTOR
+
+    chosen = LayerSelection(selector=LGA_SELECTOR, layers=[1])
+    monkeypatch.setattr(easyedit_plugins.plugin, "lga_select_layers", lambda *args: chosen)
+    plugin = RaisingSelector()
+    register_plugin(plugin, name="broken-selector", provider="broken-package")
+    try:
+        hparams = SimpleNamespace(layer_selection=LGA_SELECTOR, to_dict=lambda: {"id": "raising-selector-test"})
+        model = torch.nn.Linear(1, 1)
+        assert selection_module.select_layers(model, None, [], hparams) is chosen
+        with pytest.raises(RuntimeError, match="broken"):
+            selection_module.select_layers(model, None, [], SimpleNamespace(layer_selection="unregistered",
+                                                                            to_dict=lambda: {}))
+    finally:
+        unregister_plugin(plugin)
