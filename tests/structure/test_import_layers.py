@@ -5,7 +5,8 @@ Layers, lowest first (a module may import its own layer and the ones below):
 0. ``core``, ``data``, ``evaluation``, ``world``, ``plotting`` and the bottom modules
    (``easyedit_bridge``, ``shipped``, ``_version``): model arithmetic, datasets, judges, the
    miniature world; none knows about methods or plugins.
-1. ``specs`` and ``hparams``: the records plugins hand over and the hyperparameter base.
+1. ``specs``, ``hparams`` and ``hparams_checks``: the records plugins hand over, the
+   hyperparameter base and its value ranges.
 2. ``methods`` and ``selectors``: editing methods and layer selectors, side by side.
 3. ``testing``: tiny models and test helpers.
 4. ``host``: pluggy, the registry, the EasyEdit installation. It knows no method.
@@ -34,6 +35,7 @@ LAYERS = {
     "easyedit_plugins._version": 0,
     "easyedit_plugins.specs": 1,
     "easyedit_plugins.hparams": 1,
+    "easyedit_plugins.hparams_checks": 1,
     "easyedit_plugins.methods": 2,
     "easyedit_plugins.selectors": 2,
     "easyedit_plugins.testing": 3,
