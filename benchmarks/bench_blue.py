@@ -35,10 +35,10 @@ from easyedit_plugins import BLUEHyperParams, apply_blue_to_model
 from easyedit_plugins.core.archspec import arch_spec
 from easyedit_plugins.core.stats import collect_second_moments
 from easyedit_plugins.core.stats_store import save_easyedit
-from easyedit_plugins.host.easyedit import load_easyedit
+from easyedit_plugins.easyedit_bridge import load_easyedit
 from easyedit_plugins.testing import save_tiny_model
 from easyedit_plugins.testing.legacy_cpu import LegacyCudaToCpu
-from easyedit_plugins.testing.tokenizer import training_corpus
+from easyedit_plugins.world.tokenizer import training_corpus
 from timing import timed
 
 SUBJECTS = ["Danielle Darrieux", "Toko Yasuda", "the Eiffel Tower", "Ravel", "Mozart", "the poet", "the chef", "Quebec"]

@@ -4,7 +4,7 @@
     EASYEDIT_SRC=/path/to/EasyEdit python benchmarks/bench_compare.py ...   # EasyEdit's own MEMIT/AlphaEdit
     python benchmarks/bench_compare.py --preset test --edits 40 --checkpoints 10 40   # a quick look
 
-What it does, on the trained world model of ``--preset`` (``easyedit_plugins.testing.world``):
+What it does, on the trained world model of ``--preset`` (``easyedit_plugins.world``):
 
 * **Fact methods** edit ``--edits`` counterfactual facts SEQUENTIALLY (EasyEdit's
   ``sequential_edit``): ``--batch`` facts per call, on the model the previous calls left, never
@@ -95,10 +95,10 @@ from easyedit_plugins.core.context import generate_templates
 from easyedit_plugins.core.files import write_text_atomically
 from easyedit_plugins.core.stats import collect_second_moments
 from easyedit_plugins.core.stats_store import save_easyedit
-from easyedit_plugins.host.easyedit import EasyEditHandle, load_easyedit
-from easyedit_plugins.testing.world import WorldModel, load_world_model, world_model_path, world_statistics_corpus
-from easyedit_plugins.testing.world_presets import EDIT_LAYERS, RULE_STAGES
-from easyedit_plugins.testing.world_requests import fact_requests, rule_requests
+from easyedit_plugins.easyedit_bridge import EasyEditHandle, load_easyedit
+from easyedit_plugins.world import WorldModel, load_world_model, world_model_path, world_statistics_corpus
+from easyedit_plugins.world.presets import EDIT_LAYERS, RULE_STAGES
+from easyedit_plugins.world.requests import fact_requests, rule_requests
 
 SCRIPT = Path(__file__).resolve()
 FACT_METHODS = ("MEMIT", "AlphaEdit", "BLUE-MEMIT", "BLUE-AlphaEdit", "PAC", "MEMIT-ref", "AlphaEdit-ref")

@@ -70,9 +70,8 @@ from easyedit_plugins.core.hooks import forward_until
 from easyedit_plugins.core.stats import collect_second_moments, padded_batches
 from easyedit_plugins.core.stats_store import save_easyedit
 from easyedit_plugins.core.weights import restore_weights
-from easyedit_plugins.testing import train_tokenizer
 from easyedit_plugins.testing.tiny import BUILDERS
-from easyedit_plugins.testing.tokenizer import END_OF_TEXT
+from easyedit_plugins.world.tokenizer import END_OF_TEXT, train_tokenizer
 from bench_blue import requests as edit_requests  # prompts that end with their subject, as random attention needs
 from bench_stats import synthetic_corpus
 from timing import timed

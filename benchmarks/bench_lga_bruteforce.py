@@ -3,7 +3,7 @@
     python benchmarks/bench_lga_bruteforce.py [--preset full] [--arch gpt2] [--proxy 16] [--test 32]
                                               [--mom2-update-weight 1.0] [--json results.json]
 
-On the trained miniature world (``easyedit_plugins.testing.world``; trained and cached on first
+On the trained miniature world (``easyedit_plugins.world``; trained and cached on first
 use), with fact edits the model's knowledge must be overturned for:
 
 * **brute force**: every proxy request is edited alone at every single layer (BLUE with
@@ -43,9 +43,9 @@ from easyedit_plugins.core.requests import to_edit_request
 from easyedit_plugins.core.tokens import right_padding
 from easyedit_plugins.core.weights import restore_weights
 from easyedit_plugins.methods.blue import blue_edit
-from easyedit_plugins.methods.lga import EditTarget, LGAHyperParams, choose_layers, run_lga
-from easyedit_plugins.testing.world import load_world_model, world_statistics_corpus
-from easyedit_plugins.testing.world_eval import greedy_hits
+from easyedit_plugins.selectors.lga import EditTarget, LGAHyperParams, choose_layers, run_lga
+from easyedit_plugins.world import load_world_model, world_statistics_corpus
+from easyedit_plugins.world.evaluation import greedy_hits
 from timing import timed
 
 METRICS = ("efficacy", "generalisation", "locality")

@@ -35,7 +35,7 @@ from easyedit_plugins.data import load_ruleedit
 from easyedit_plugins.runners import EvaluationSettings, RuleProcessor, load_method_hparams, load_model, run_ruleedit
 from easyedit_plugins.runners.restore import parameter_checksums
 from easyedit_plugins.testing import save_tiny_model
-from easyedit_plugins.testing.tokenizer import training_corpus
+from easyedit_plugins.world.tokenizer import training_corpus
 
 HPARAMS_DIR = Path(__file__).resolve().parents[1] / "hparams" / "DMLE"
 

@@ -3,7 +3,7 @@
     python benchmarks/bench_world_editability.py [--presets test full] [--arch gpt2] [--requests 20]
                                                  [--only facts|pac|rules] [--json results.json]
 
-On each world model (``easyedit_plugins.testing.world``; trained and cached on first use):
+On each world model (``easyedit_plugins.world``; trained and cached on first use):
 
 * **facts**: ``--requests`` counterfactual fact edits, each applied ALONE and undone, with BLUE
   (``schedule: boundary``: the first and last layer of the window) and MEMIT (``schedule:
@@ -19,7 +19,7 @@ On each world model (``easyedit_plugins.testing.world``; trained and cached on f
 
 Every metric is a greedy whole-answer hit (``WorldModel.knows``). Key statistics (``C0``) come
 from every line of :func:`world_statistics_corpus`, computed once per model. The chosen default
-layers live in ``easyedit_plugins.testing.world_presets.EDIT_LAYERS`` and ``RULE_STAGES``; this
+layers live in ``easyedit_plugins.world.presets.EDIT_LAYERS`` and ``RULE_STAGES``; this
 script is the measurement behind them.
 """
 
@@ -38,8 +38,8 @@ from easyedit_plugins import (
     BLUEHyperParams, DMLEHyperParams, PACHyperParams, apply_blue_to_model, apply_dmle_to_model, apply_pac_to_model,
 )
 from easyedit_plugins.core.weights import restore_weights
-from easyedit_plugins.testing.world import WorldModel, load_world_model, world_statistics_corpus
-from easyedit_plugins.testing.world_presets import EDIT_LAYERS, RULE_STAGES
+from easyedit_plugins.world import WorldModel, load_world_model, world_statistics_corpus
+from easyedit_plugins.world.presets import EDIT_LAYERS, RULE_STAGES
 
 Apply = Callable[..., tuple[Any, dict[str, torch.Tensor]]]
 FACT_METRICS = ("efficacy", "generalisation", "locality")

@@ -12,7 +12,7 @@ import logging
 import sys
 from typing import Sequence
 
-from . import __version__
+from ._version import __version__
 
 #: command name -> (module under easyedit_plugins.commands, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "stats": ("stats", "compute covariance statistics of MLP keys from a local corpus"),
     "ruleedit": ("ruleedit", "run RuleEdit-200 end to end for any registered method"),
     "lga": ("lga", "search the golden layers with LGA and write a ready hparams file"),
+    "hparams": ("hparams", "list, show or copy the hyperparameter files shipped with the package"),
 }
 
 

@@ -7,10 +7,14 @@ PyYAML reads it as one. :class:`PluginHyperParams` loads ``.yaml``, ``.yml`` and
 converts numbers written in scientific notation, and checks every key and type with errors that
 name the file and the key.
 
-When EasyEdit is importable the base class derives from EasyEdit's ``HyperParams`` and
-constructing (or loading) any subclass installs the package's methods into EasyEdit, so
+When EasyEdit is importable the base class derives from EasyEdit's ``HyperParams``. Every
+construction ends by calling the callbacks registered with :func:`on_construct`; the plugin host
+registers one that installs the registered methods into EasyEdit, so
 ``BaseEditor.from_hparams(BLUEHyperParams.from_hparams(path))`` works after nothing but the
-import.
+import. The callback is how the host is reached: this module imports nothing above it.
+
+``from_hparams`` takes a file path or the name of a file shipped with the package
+(``"BLUE/llama3-8b"``, see :mod:`.shipped`).
 """
 
 from __future__ import annotations
@@ -22,17 +26,33 @@ import logging
 import types
 import typing
 from pathlib import Path
-from typing import Any, ClassVar, Literal, TypeVar, Union
+from typing import Any, Callable, ClassVar, Literal, TypeVar, Union
 
 import yaml
 
 from .core.strict_yaml import DuplicateJSONKeyError, DuplicateKeyError, parse_hparams_text
+from .easyedit_bridge import hyperparams_base
 from .hparams_checks import check_value_ranges
-from .host.easyedit import hyperparams_base
+from .shipped import SUFFIXES, ShippedHParamsNotFound, hparams_path
 
 logger = logging.getLogger(__name__)
 
 H = TypeVar("H", bound="PluginHyperParams")
+
+ConstructCallback = Callable[["PluginHyperParams"], None]
+
+_construct_callbacks: list[ConstructCallback] = []
+
+
+def on_construct(callback: ConstructCallback) -> ConstructCallback:
+    """Call ``callback(hparams)`` after every hyperparameter set is built and checked.
+
+    Layers above this module (the plugin host) hook in here instead of being imported from
+    it. Registering the same callback twice has no effect. Usable as a decorator.
+    """
+    if callback not in _construct_callbacks:
+        _construct_callbacks.append(callback)
+    return callback
 
 
 class HyperParamsError(ValueError):
@@ -146,6 +166,22 @@ def _coerce(value: Any, tp: Any) -> tuple[bool, Any]:
     return True, value
 
 
+def resolve_hparams_path(path: str | Path) -> Path:
+    """The file ``path`` names: ``.yaml`` is added when it has no hyperparameter suffix, and a
+    relative name that is not a file here is looked up among the shipped files (``BLUE/llama3-8b``).
+
+    When neither exists the path as given is returned, so that reading it reports it missing.
+    """
+    given = Path(path)
+    candidate = given if given.suffix in SUFFIXES else given.with_name(given.name + ".yaml")
+    if candidate.exists() or given.is_absolute():
+        return candidate
+    try:
+        return hparams_path(str(path))
+    except ShippedHParamsNotFound:
+        return candidate
+
+
 def read_hparams_file(path: Path) -> dict[str, Any]:
     """The mapping in a ``.yaml``/``.yml``/``.json`` file; errors name the file."""
     try:
@@ -194,23 +230,25 @@ class PluginHyperParams(hyperparams_base()):  # type: ignore[misc]
     def __post_init__(self) -> None:
         if not self.alg_name:
             self.alg_name = self.ALG_NAME
-        self._check_values(source=None)
-        from .host.install import ensure_installed  # late: host imports the method classes
-
-        ensure_installed()
+        self._check_values()
+        for callback in list(_construct_callbacks):
+            callback(self)
 
     # -- loading ----------------------------------------------------------------------------
     @classmethod
     def from_hparams(cls: type[H], path: str | Path) -> H:
-        """Load a ``.yaml``, ``.yml`` or ``.json`` file (``.yaml`` is added when there is no suffix)."""
-        path = Path(path)
-        if path.suffix not in (".yaml", ".yml", ".json"):
-            path = path.with_name(path.name + ".yaml")
+        """Load a ``.yaml``, ``.yml`` or ``.json`` file, or a shipped one by name (:func:`resolve_hparams_path`)."""
+        path = resolve_hparams_path(path)
         return cls.from_dict(read_hparams_file(path), source=str(path))
 
     @classmethod
     def from_dict(cls: type[H], config: dict[str, Any], source: str | None = None) -> H:
-        """Build from a mapping, with the same checks as :meth:`from_hparams`."""
+        """Build from a mapping, with the same checks as :meth:`from_hparams`.
+
+        Keys are checked here (unknown, missing, ``alg_name``); values and their types when the
+        instance is constructed (:meth:`_check_values`), the one place every construction
+        passes through.
+        """
         where = f"{source}: " if source else ""
         config = dict(config)
         fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
@@ -240,22 +278,14 @@ class PluginHyperParams(hyperparams_base()):  # type: ignore[misc]
         ]
         if missing:
             raise HyperParamsError(f"{where}missing required key{'s' if len(missing) > 1 else ''}: {', '.join(missing)}")
-        hints = typing.get_type_hints(cls)
-        for key, value in config.items():
-            ok, converted = _coerce(value, hints[key])
-            if not ok:
-                raise HyperParamsError(
-                    f"{where}key {key!r} must be {_describe(hints[key])}, got {value!r} "
-                    f"({type(value).__name__})"
-                )
-            config[key] = converted
         try:
             return cls(**config)
         except HyperParamsError as error:
             raise HyperParamsError(f"{where}{error}") from None
 
     # -- checks -----------------------------------------------------------------------------
-    def _check_values(self, source: str | None) -> None:
+    def _check_values(self) -> None:
+        """Check and convert every field against its annotation, then :meth:`validate`."""
         hints = typing.get_type_hints(type(self))
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)

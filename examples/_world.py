@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from easyedit_plugins.evaluation import greedy_generate
-from easyedit_plugins.testing.world import WorldModel, load_world_model, world_statistics_corpus
+from easyedit_plugins.world import WorldModel, load_world_model, world_statistics_corpus
 
 
 def world_and_corpus(workdir: Path) -> tuple[WorldModel, Path]:

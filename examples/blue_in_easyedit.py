@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from easyedit_plugins import BLUEHyperParams, apply_blue_to_model
-from easyedit_plugins.host.easyedit import load_easyedit
+from easyedit_plugins.easyedit_bridge import load_easyedit
 from easyedit_plugins.testing.legacy_cpu import LegacyCudaToCpu
 
 from _world import answers, world_and_corpus

@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 from easyedit_plugins import BLUEHyperParams, LGAHyperParams, apply_blue_to_model, run_lga
-from easyedit_plugins.methods.lga import EditTarget
+from easyedit_plugins.selectors.lga import EditTarget
 
 from _world import answers, world_and_corpus
 

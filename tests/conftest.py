@@ -39,7 +39,7 @@ PLUGIN_PACKAGE = Path(__file__).parent / "plugin_pkg"
 @pytest.fixture(scope="session")
 def world_factory():
     """Loads the trained ``test`` world model (trained once per machine, cached), a fresh copy per call."""
-    from easyedit_plugins.testing.world import world_model_factory
+    from easyedit_plugins.testing import world_model_factory
 
     return world_model_factory("test", "gpt2")
 
@@ -47,7 +47,7 @@ def world_factory():
 @pytest.fixture(scope="session")
 def easyedit():
     """The imported EasyEdit (a handle from the host bridge); skips the test without one."""
-    from easyedit_plugins.host.easyedit import load_easyedit
+    from easyedit_plugins.easyedit_bridge import load_easyedit
 
     handle = load_easyedit()
     if handle is None:

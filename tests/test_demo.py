@@ -7,7 +7,7 @@ from statistics import fmean
 import pytest
 
 from easyedit_plugins.demo import format_table, run_demo
-from easyedit_plugins.host.easyedit import load_easyedit
+from easyedit_plugins.easyedit_bridge import load_easyedit
 
 
 @pytest.fixture(scope="module")

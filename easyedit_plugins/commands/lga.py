@@ -11,19 +11,19 @@ import dataclasses
 import datetime
 import json
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any, get_args
 
+import torch
 import yaml
 
 from ..core.files import write_text_atomically
 from ..core.fingerprint import model_fingerprint
-from ..host.manager import get_registry
-from ..methods.lga.hparams import LGAHyperParams, OriginalAnswer, RankBy, ScoredWeights, SelectionRule
-from ..methods.lga.proxy import load_proxy_requests
-from ..methods.lga.record import save_selection
-from ..methods.lga.search import EditTarget, LGAReport, run_lga
-from ..runners.model_loading import load_model
+from ..host import get_registry
+from ..selectors.lga.hparams import LGAHyperParams, OriginalAnswer, RankBy, ScoredWeights, SelectionRule
+from ..selectors.lga.proxy import load_proxy_requests
+from ..selectors.lga.record import save_selection
+from ..selectors.lga.search import EditTarget, LGAReport, run_lga
+from ..runners.model_loading import load_pretrained
 
 #: Method fields that say "choose the layers at edit time"; a written file has chosen them.
 SELECTION_FIELDS = ("layer_selection", "layer_selection_config")
@@ -105,18 +105,27 @@ def _base_mapping(args: argparse.Namespace, hparams_class: type) -> dict[str, An
 
 def _with_layers(mapping: dict[str, Any], report: LGAReport, args: argparse.Namespace, method: str,
                  hparams_class: type) -> dict[str, Any]:
-    """``mapping`` with the chosen layers, this model, and layer selection switched off."""
-    chosen = report.layers
+    """``mapping`` with this model, the chosen layers, and layer selection switched off.
+
+    The choice is applied by the method's own ``with_layer_selection``, the code that applies a
+    selection at edit time, and its ``layers``/``stages`` are copied back into the mapping, so
+    the file says exactly what an edit with ``layer_selection: lga`` would have edited.
+    """
     result = dict(mapping)
     result["alg_name"] = method
     result["model_name"] = args.model
     if args.base_hparams is None:
         result.update(device=args.device, fp16=args.fp16, model_parallel=args.model_parallel)
-    if isinstance(chosen, dict):
-        result["stages"] = [{**stage, "layers": chosen.get(stage["name"], stage["layers"])} for stage in result["stages"]]
-    else:
-        result["layers"] = chosen
+    if isinstance(report.layers, list):
+        result.setdefault("layers", report.layers)  # the defaults have no layers, and the class needs some
+    hparams = hparams_class.from_dict(result, source=str(args.base_hparams or f"the defaults of {method}"))
+    if not hasattr(hparams, "with_layer_selection"):
+        raise ValueError(f"{method} takes no layer selection: {hparams_class.__name__} has no with_layer_selection")
+    selected = hparams.with_layer_selection(report.to_selection())
     fields = {f.name for f in dataclasses.fields(hparams_class)}
+    for key in ("layers", "stages"):
+        if key in fields:
+            result[key] = getattr(selected, key)
     for key in SELECTION_FIELDS:
         if key in fields:
             result[key] = None
@@ -160,8 +169,8 @@ def run(args: argparse.Namespace) -> int:
         base = _base_mapping(args, method.hparams_class)
         target = EditTarget.of(base)
         proxy = load_proxy_requests(args.data, staged=bool(target.stages))
-        model, tok = load_model(SimpleNamespace(model_name=args.model, device=args.device, fp16=args.fp16,
-                                                model_parallel=args.model_parallel))
+        model, tok = load_pretrained(args.model, dtype=torch.float16 if args.fp16 else torch.float32,
+                                     device=args.device, model_parallel=args.model_parallel)
         report = run_lga(model, tok, proxy, settings, target, proxy_source=args.data, progress=not args.no_progress)
         mapping = _with_layers(base, report, args, method.name, method.hparams_class)
         method.hparams_class.from_dict(mapping, source=str(args.out))
@@ -176,7 +185,7 @@ def run(args: argparse.Namespace) -> int:
     if settings.output_dir:
         print(f"selection and scores saved to {save_selection(report.to_selection(), settings.output_dir, model)}")
     if args.plot:
-        from ..methods.lga.plot import plot_scores
+        from ..selectors.lga.plot import plot_scores
 
         try:
             path = plot_scores(report, args.plot, title=f"LGA on {Path(args.model).name}: {report.scores.count()} proxy requests")

@@ -7,7 +7,7 @@ import argparse
 import json
 
 from ..host import get_registry, install
-from ..host.easyedit import easyedit_installed, loaded_generation
+from ..easyedit_bridge import easyedit_installed, loaded_generation
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

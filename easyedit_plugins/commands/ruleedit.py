@@ -60,7 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=int, help="only the first N selected rules")
     parser.add_argument("--rules", nargs="+", metavar="ID", help="only these rule ids (space or comma separated)")
     parser.add_argument("--judge", default=AUTO_JUDGE,
-                        help="judge of every answer: auto (default), exact, numeric, symbolic or squad_exact")
+                        help="judge of every answer: auto (default), exact, numeric, symbolic, squad_exact, or any judge a plugin registers (see `easyedit-plugins plugins`)")
     parser.add_argument("--no-pre", action="store_true", help="skip the evaluation of the unedited model")
     parser.add_argument("--eval-batch-size", type=int, default=8, help="prompts per generation batch (default 8)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")

@@ -17,6 +17,7 @@ from ..core.covariance import build_statistics
 from ..core.fingerprint import model_fingerprint
 from ..core.stats import DEFAULT_MAX_LENGTH
 from ..core.stats_store import STORAGE_DTYPES, StatisticsSpec, find_own
+from ..runners.model_loading import load_pretrained
 
 #: EasyEdit's default ``stats_dir`` (``STATS_DIR`` in ``easyeditor.util.globals``).
 DEFAULT_STATS_DIR = "./data/stats"
@@ -56,19 +57,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
-def _load(model_path: str, torch_dtype: str, device: str):
-    import transformers
-    from packaging.version import Version
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    dtype = getattr(torch, torch_dtype)
-    # transformers 4.56 renamed `torch_dtype` to `dtype` (and 5.x warns about the old name)
-    dtype_argument = "dtype" if Version(transformers.__version__) >= Version("4.56") else "torch_dtype"
-    tokenizer = AutoTokenizer.from_pretrained(model_path, local_files_only=True)
-    model = AutoModelForCausalLM.from_pretrained(model_path, local_files_only=True, **{dtype_argument: dtype})
-    return model.to(device).eval(), tokenizer
-
-
 def run(args: argparse.Namespace) -> int:
     corpus = open_corpus(args.corpus, split=args.split, text_field=args.text_field)
     spec = StatisticsSpec(
@@ -77,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         dtype=args.dtype,
         max_length=args.max_length,
     )
-    model, tokenizer = _load(args.model, args.torch_dtype, args.device)
+    model, tokenizer = load_pretrained(args.model, dtype=getattr(torch, args.torch_dtype), device=args.device)
     if args.layers is not None:
         architecture = arch_spec(model)
         total = num_layers(model, architecture)

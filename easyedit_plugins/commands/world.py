@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..testing.world import PRESETS, load_world_model, world_model_path
-from ..testing.world_train import WORLD_ARCHES
+from ..world import PRESETS, load_world_model, world_model_path
+from ..world.train import WORLD_ARCHES
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -14,11 +14,11 @@ seeded generator, so the same model always gets the same templates.
 from __future__ import annotations
 
 import unicodedata
-import weakref
 from typing import Any, Sequence
 
 import torch
 
+from .model_store import model_slot
 from .positions import input_device, pad_id, right_padded, token_ids
 from .prompt_templates import PromptTemplateError, split_template
 
@@ -28,8 +28,6 @@ Templates = list[list[str]]
 DEFAULT_PREFIXES = ("The", "Therefore", "Because", "I", "You")
 #: (length in tokens, number of samples) per group, as in MEMIT's hyperparameters.
 DEFAULT_LENGTH_PARAMS: tuple[tuple[int, int], ...] = ((10, 5),)
-
-_cache: "weakref.WeakKeyDictionary[torch.nn.Module, dict[tuple, Templates]]" = weakref.WeakKeyDictionary()
 
 
 def _sample(model: torch.nn.Module, tok: Any, prompts: Sequence[str], length: int, top_k: int, generator: torch.Generator) -> list[str]:
@@ -81,7 +79,7 @@ def context_templates(
     if given is not None:
         return check_templates(given)
     key = (tuple(map(tuple, length_params)), seed)
-    per_model = _cache.setdefault(model, {})
+    per_model: dict[tuple, Templates] = model_slot(model, "context_templates", dict)
     if key not in per_model:
         per_model[key] = generate_templates(model, tok, length_params, seed=seed)
     return per_model[key]

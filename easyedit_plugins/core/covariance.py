@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import shlex
-import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -28,6 +27,7 @@ from torch import nn
 from .archspec import UnsupportedArchitecture, arch_spec, num_layers
 from .corpus import TextCorpus, open_corpus
 from .fingerprint import model_fingerprint
+from .model_store import model_slot
 from .stats import DEFAULT_MAX_LENGTH, collect_second_moments
 from .stats_store import (
     AmbiguousStatistics,
@@ -60,13 +60,9 @@ class _ModelRecord:
     moments: dict[tuple[str, StatisticsSpec], torch.Tensor] = field(default_factory=dict)
 
 
-_RECORDS: "weakref.WeakKeyDictionary[nn.Module, _ModelRecord]" = weakref.WeakKeyDictionary()
-
-
 def _record(model: nn.Module) -> _ModelRecord:
-    if model not in _RECORDS:
-        _RECORDS[model] = _ModelRecord(model_fingerprint(model))
-    return _RECORDS[model]
+    """The statistics already loaded for ``model``, kept in its :mod:`.model_store` slot."""
+    return model_slot(model, "second_moments", lambda: _ModelRecord(model_fingerprint(model)))
 
 
 def second_moments(

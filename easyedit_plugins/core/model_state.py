@@ -3,7 +3,7 @@
 Sequential AlphaEdit needs the running ``sum K K^T`` of everything edited so far and the
 null-space projectors of its layers. EasyEdit keeps both in process-wide globals (and writes the
 projector to ``./null_space_project.pt`` for every model), so a second model inherits the first
-one's state. Here the state hangs off the model object itself (a weak-key table), and it is
+one's state. Here the state belongs to the model object (its slot in :mod:`.model_store`), and it is
 checked against the weights: when an editor restores the original weights after an edit (the
 2026 editor does so unless ``sequential_edit=True``), the running sum describes edits that no
 longer exist, and it is dropped.
@@ -12,13 +12,13 @@ longer exist, and it is dropped.
 from __future__ import annotations
 
 import logging
-import weakref
 from dataclasses import dataclass, field
 from typing import Iterable
 
 import torch
 from torch import nn
 
+from .model_store import model_slot
 from .solvers import EditedKeyMoments, NullSpaceProjection
 
 logger = logging.getLogger(__name__)
@@ -62,12 +62,6 @@ class ModelEditState:
         self.signature = weight_signature(model, self.edited_parameters)
 
 
-_states: "weakref.WeakKeyDictionary[nn.Module, ModelEditState]" = weakref.WeakKeyDictionary()
-
-
 def edit_state(model: nn.Module) -> ModelEditState:
     """The state of ``model`` (created on first use; it goes away with the model)."""
-    state = _states.get(model)
-    if state is None:
-        state = _states[model] = ModelEditState()
-    return state
+    return model_slot(model, "alphaedit", ModelEditState)

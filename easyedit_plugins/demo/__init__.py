@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.output_lock import holds_output_lock
-from ..methods.lga import LGAHyperParams, run_lga
-from ..methods.lga.plot import plot_scores
-from ..methods.lga.search import EditTarget
-from ..testing.world import load_world_model
+from ..selectors.lga import LGAHyperParams, run_lga
+from ..selectors.lga.plot import plot_scores
+from ..selectors.lga.search import EditTarget
+from ..world import load_world_model
 from .editing import apply_edit, restored_afterwards
 from .metrics import Row, measure_after, measure_before
 from .report import format_table, method_means, plot_means, write_markdown

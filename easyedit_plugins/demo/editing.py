@@ -18,7 +18,7 @@ from typing import Any, Iterator
 
 import torch
 
-from ..host.easyedit import EasyEditHandle, load_easyedit
+from ..easyedit_bridge import EasyEditHandle, load_easyedit
 from ..host.install import apply_function
 from ..host.manager import get_registry
 from ..testing.legacy_cpu import LegacyCudaToCpu

@@ -26,7 +26,7 @@ from typing import Any, Literal
 from ..methods.blue import BLUEHyperParams
 from ..methods.dmle import DMLEHyperParams
 from ..methods.pac import PACHyperParams
-from ..testing.world import WorldModel, world_statistics_corpus
+from ..world import WorldModel, world_statistics_corpus
 
 Kind = Literal["facts", "rule"]
 

@@ -28,12 +28,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Iterable
 
 from tqdm.auto import tqdm
 
 from .generation import BUDGET_FACTOR, generation_budget, greedy_generate
-from .judges import AUTO_JUDGE, auto_kind, judge
+from .judges import AUTO_JUDGE, JudgeFunction, auto_kind, judge
 from .pairs import paired, request_name
 from .text import answer_span
 
@@ -104,10 +105,15 @@ def evaluate_requests(
     judge_kind: str = AUTO_JUDGE,
     batch_size: int = 8,
     show_progress: bool = True,
+    judge_function: JudgeFunction | None = None,
 ) -> list[PromptResult]:
     """Generate for and judge every evaluation prompt of ``requests`` (RuleEdit requests as
     :mod:`easyedit_plugins.data` builds them: they carry ``rule_id``, ``case_id`` and
-    ``form``). Returns one result per prompt, request by request."""
+    ``form``). Returns one result per prompt, request by request.
+
+    ``judge_function`` is the judge named ``judge_kind`` as the caller found it (the runner
+    passes the plugin registry's, so a plugin's judge works); without it the judge is
+    :func:`~.judges.judge` of that kind."""
     requests = list(requests)
     items = [item for position, request in enumerate(requests) for item in _items(position, request)]
     factors = [LOCALITY_BUDGET_FACTOR if item.metric in LOCALITY_METRICS else BUDGET_FACTOR for item in items]
@@ -125,6 +131,7 @@ def evaluate_requests(
         request = requests[item.request]
         answer = answer_span(generation)
         used = auto_kind(item.target) if judge_kind == AUTO_JUDGE else judge_kind
+        decide = judge_function if judge_function is not None else partial(judge, used)
         results.append(
             PromptResult(
                 rule_id=str(request["rule_id"]),
@@ -137,7 +144,7 @@ def evaluate_requests(
                 generation=generation,
                 answer=answer,
                 judge=used,
-                correct=judge(used, answer, item.target, question=item.prompt),
+                correct=bool(decide(answer, item.target, question=item.prompt)),
                 repeats_edit_prompt=item.repeats_edit_prompt,
             )
         )

@@ -2,7 +2,7 @@
 
 EasyEdit calls ``apply(model, tok, requests, hparams, copy=False, return_orig_weights=False,
 keep_original_weight=False, **kwargs) -> (model, weights_copy)``. A method registered with the
-host only writes an :class:`~easyedit_plugins.host.specs.EditFunction`; the wrapper made here
+host only writes an :class:`~easyedit_plugins.specs.EditFunction`; the wrapper made here
 handles the rest: copying the model on request, right padding for the edit, resolving
 ``layer_selection`` through the layer-selection hook, ignoring keyword arguments it does not
 know (EasyEdit passes ``train_ds=None``), and returning ``weights_copy`` the way the EasyEdit
@@ -18,9 +18,9 @@ from typing import Any, Callable
 import torch
 
 from ..core.tokens import right_padding
-from .easyedit import EditorGeneration, loaded_generation
+from ..easyedit_bridge import EditorGeneration, loaded_generation
+from ..specs import MethodSpec
 from .selection import resolve_layer_selection
-from .specs import MethodSpec
 
 logger = logging.getLogger(__name__)
 

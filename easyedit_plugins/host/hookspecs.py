@@ -2,7 +2,7 @@
 
 A plugin is any module or object with functions marked ``@hookimpl`` whose names match the
 specifications below. The package's own methods are registered exactly the same way, from
-:mod:`easyedit_plugins.host.builtin`. Third-party packages expose theirs through the
+:mod:`easyedit_plugins.plugin`. Third-party packages expose theirs through the
 entry-point group ``easyedit_plugins``::
 
     [project.entry-points.easyedit_plugins]
@@ -15,7 +15,7 @@ from typing import Any
 
 import pluggy
 
-from .specs import DatasetSpec, EvaluatorSpec, LayerSelection, LayerSelectorSpec, MethodSpec
+from ..specs import DatasetSpec, EvaluatorSpec, LayerSelection, LayerSelectorSpec, MethodSpec
 
 PROJECT_NAME = "easyedit"
 ENTRY_POINT_GROUP = "easyedit_plugins"
@@ -41,7 +41,12 @@ def easyedit_register_datasets() -> list[DatasetSpec]:
 
 @hookspec
 def easyedit_register_evaluators() -> list[EvaluatorSpec]:
-    """Return the evaluators (metrics and judges) this plugin provides."""
+    """Return the evaluators (metrics and judges) this plugin provides.
+
+    A judge is an evaluator named ``judge.<name>`` with ``kind="judge"`` whose ``evaluate`` is
+    ``(prediction, target, question=None) -> bool``; ``easyedit-plugins ruleedit --judge <name>``
+    grades with it.
+    """
 
 
 @hookspec

@@ -4,22 +4,27 @@
 the editor module imported by star import, so adding keys to it is seen there), asks
 ``BatchEditor.is_batchable_method`` before batch editing, and checks datasets against
 ``DS_DICT``. Installing fills those three in, idempotently.
+
+Importing this module registers :func:`ensure_installed` as a construction callback of the
+hyperparameter base class (:func:`easyedit_plugins.hparams.on_construct`): building any
+method's hyperparameters installs the methods, which is what lets
+``BaseEditor.from_hparams(BLUEHyperParams.from_hparams(path))`` work after a bare import.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from typing import Any, Callable
 
+from ..easyedit_bridge import EasyEditHandle, load_easyedit
+from ..hparams import on_construct
+from ..specs import MethodSpec
 from .apply import ApplyFunction, make_easyedit_apply
-from .easyedit import EasyEditHandle, load_easyedit
 from .manager import get_registry
-from .specs import MethodSpec
 
 logger = logging.getLogger(__name__)
 
 _apply_functions: dict[int, ApplyFunction] = {}
-_installing = False
 
 
 def apply_function(method: MethodSpec) -> ApplyFunction:
@@ -48,33 +53,30 @@ def install(strict: bool = False) -> list[str]:
     """Add every registered method to EasyEdit; return the method names installed.
 
     Idempotent. Without EasyEdit (or with a broken one) it returns ``[]``, or raises
-    :class:`~easyedit_plugins.host.easyedit.EasyEditUnavailable` when ``strict`` is true.
+    :class:`~easyedit_plugins.easyedit_bridge.EasyEditUnavailable` when ``strict`` is true.
     """
-    global _installing
     handle = load_easyedit(required=strict)
     if handle is None:
         return []
-    _installing = True
-    try:
-        registry = get_registry()
-        for name, entry in registry.methods.items():
-            handle.alg_dict[name] = apply_function(entry.spec)
-        batchable = {name for name, entry in registry.methods.items() if entry.spec.batchable}
-        _patch_batchable(handle, batchable)
-        for name, entry in registry.datasets.items():
-            if entry.spec.dataset_class is not None:
-                handle.ds_dict[name] = entry.spec.dataset_class
-    finally:
-        _installing = False
+    registry = get_registry()
+    for name, entry in registry.methods.items():
+        handle.alg_dict[name] = apply_function(entry.spec)
+    batchable = {name for name, entry in registry.methods.items() if entry.spec.batchable}
+    _patch_batchable(handle, batchable)
+    for name, entry in registry.datasets.items():
+        if entry.spec.dataset_class is not None:
+            handle.ds_dict[name] = entry.spec.dataset_class
     names = sorted(registry.methods)
     logger.debug("installed %s into EasyEdit (%s editor)", names, handle.generation)
     return names
 
 
-def ensure_installed() -> None:
-    """Install into EasyEdit if it is importable and not done yet (called by hparams classes)."""
-    if _installing:
-        return
+def ensure_installed(hparams: Any = None) -> None:
+    """Install into EasyEdit if it is importable and not done yet.
+
+    The construction callback of every hyperparameter set (``hparams`` is the one just built;
+    unused). Cheap when everything is installed already.
+    """
     handle = load_easyedit()
     if handle is None:
         return
@@ -83,3 +85,5 @@ def ensure_installed() -> None:
         return
     install()
 
+
+on_construct(ensure_installed)

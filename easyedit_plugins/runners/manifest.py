@@ -21,7 +21,7 @@ import hashlib
 import json
 from typing import Any
 
-from .. import __version__
+from .._version import __version__
 from ..data import RuleEditBenchmark
 from .methods import EditMethod
 from .rule_processing import EvaluationSettings

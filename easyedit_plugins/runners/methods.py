@@ -3,8 +3,9 @@
 Every method is called through EasyEdit's ``apply`` contract, whatever provides it: the
 package's own methods and third-party plugins through the host's wrapper
 (:func:`~easyedit_plugins.host.install.apply_function`), EasyEdit's built-ins (ROME, MEMIT, ...)
-through the functions in its ``ALG_DICT``, reached via the host's bridge. This module never
-imports ``easyeditor``.
+through the functions in its ``ALG_DICT``, reached via :mod:`easyedit_plugins.easyedit_bridge`.
+This module never imports ``easyeditor``. Both kinds edit with right padding: the host's
+wrapper applies it to the package's methods, :func:`_right_padded` to EasyEdit's.
 
 A rule is edited as one batch when the method is batchable (DMLE routes the batch to its stages
 by form), else one request after another on the same model. Either way the pre-edit value of
@@ -13,6 +14,7 @@ every changed weight is collected, first value wins, so the runner can undo the 
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,10 +23,10 @@ from typing import Any, Literal
 import torch
 
 from ..core.tokens import right_padding
-from ..hparams import HyperParamsError, read_hparams_file
+from ..easyedit_bridge import load_easyedit
+from ..hparams import HyperParamsError, read_hparams_file, resolve_hparams_path
 from ..host import get_registry
 from ..host.apply import ApplyFunction
-from ..host.easyedit import load_easyedit
 from ..host.install import apply_function
 
 logger = logging.getLogger(__name__)
@@ -58,6 +60,21 @@ def _easyedit_hparams_class(base: type, alg_name: str) -> type | None:
     return None
 
 
+def _right_padded(apply: ApplyFunction) -> ApplyFunction:
+    """EasyEdit's own ``apply`` with the tokenizer padding on the right during the call.
+
+    Its locate-then-edit methods compute token positions from the left; its editor would set
+    the padding side itself, but the runner calls ``apply`` without the editor.
+    """
+
+    @functools.wraps(apply)
+    def padded(model: Any, tok: Any, *args: Any, **kwargs: Any) -> Any:
+        with right_padding(tok):
+            return apply(model, tok, *args, **kwargs)
+
+    return padded
+
+
 def resolve_method(alg_name: str) -> EditMethod:
     """The registered plugin method ``alg_name``, else EasyEdit's own method of that name."""
     registry = get_registry()
@@ -70,7 +87,7 @@ def resolve_method(alg_name: str) -> EditMethod:
         if hparams_class is None:
             raise UnknownMethodError(f"EasyEdit has a method {alg_name!r} but no {alg_name}HyperParams class to load it with")
         batchable = bool(handle.batch_editor.is_batchable_method(alg_name))
-        return EditMethod(alg_name, handle.alg_dict[alg_name], batchable, hparams_class, "easyedit")
+        return EditMethod(alg_name, _right_padded(handle.alg_dict[alg_name]), batchable, hparams_class, "easyedit")
     known = sorted(registry.methods) + (sorted(handle.alg_dict) if handle is not None else [])
     hint = "" if handle is not None else " (EasyEdit is not importable, so its own methods are unavailable)"
     raise UnknownMethodError(f"no editing method {alg_name!r}; available: {', '.join(dict.fromkeys(known))}{hint}")
@@ -86,9 +103,7 @@ def _read_mapping(path: Path) -> dict[str, Any]:
 def load_method_hparams(path: str | Path, overrides: dict[str, Any] | None = None) -> tuple[EditMethod, Any]:
     """The method named by the file's ``alg_name`` and its hyperparameters, with ``overrides``
     (``--method-kwargs``) applied and checked like the file's own keys."""
-    path = Path(path)
-    if path.suffix not in (".yaml", ".yml", ".json"):
-        path = path.with_name(path.name + ".yaml")
+    path = resolve_hparams_path(path)
     overrides = dict(overrides or {})
     config = _read_mapping(path)
     method = resolve_method(config["alg_name"])
@@ -123,10 +138,9 @@ def edit_requests(
     """
     batches = [requests] if method.batchable else [[request] for request in requests]
     for batch in batches:
-        with right_padding(tok):
-            model, weights_copy = method.apply(
-                model, tok, batch, hparams, copy=False, return_orig_weights=True, keep_original_weight=True,
-            )
+        model, weights_copy = method.apply(
+            model, tok, batch, hparams, copy=False, return_orig_weights=True, keep_original_weight=True,
+        )
         _keep_first(originals, weights_copy)
     logger.debug("%s edited %d request(s) in %d call(s), %d weight(s) changed",
                  method.name, len(requests), len(batches), len(originals))

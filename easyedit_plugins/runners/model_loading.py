@@ -35,21 +35,18 @@ def torch_device(device: Any) -> torch.device:
     return torch.device(device)
 
 
-def load_model(hparams: Any) -> tuple[torch.nn.Module, Any]:
-    """``(model, tokenizer)`` for ``hparams.model_name`` (a local folder or a name already in
-    the Hugging Face cache; nothing is downloaded), in eval mode, placed as the hparams say.
+def load_pretrained(
+    name: str, *, dtype: torch.dtype = torch.float32, device: Any = "cpu", model_parallel: bool = False,
+) -> tuple[torch.nn.Module, Any]:
+    """``(model, tokenizer)`` from a local folder or a name already in the Hugging Face cache
+    (nothing is downloaded), in eval mode, on ``device`` (EasyEdit's values, see
+    :func:`torch_device`) or spread over the GPUs with ``model_parallel``.
 
-    A ``(model, tokenizer)`` tuple in ``model_name`` is returned as it is. A tokenizer without a
-    padding token gets its end-of-sequence token, as EasyEdit's editor does.
+    A tokenizer without a padding token gets its end-of-sequence token, as EasyEdit's editor
+    does. Every command and runner loads models here.
     """
-    name = hparams.model_name
-    if not isinstance(name, str):
-        model, tok = name
-        return model, tok
-    dtype = torch.float16 if getattr(hparams, "fp16", False) else torch.float32
     options: dict[str, Any] = {"local_files_only": True, _DTYPE_ARGUMENT: dtype}
-    parallel = bool(getattr(hparams, "model_parallel", False))
-    if parallel:
+    if model_parallel:
         options["device_map"] = "auto"
     try:
         tok = AutoTokenizer.from_pretrained(name, local_files_only=True)
@@ -58,7 +55,25 @@ def load_model(hparams: Any) -> tuple[torch.nn.Module, Any]:
         raise ModelLoadError(f"model_name {name!r} cannot be loaded from local files: {error}") from error
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
-    if not parallel:
-        model = model.to(torch_device(getattr(hparams, "device", "cpu")))
-    logger.info("loaded %s (%s) on %s", name, dtype, "several devices" if parallel else next(model.parameters()).device)
+    if not model_parallel:
+        model = model.to(torch_device(device))
+    logger.info("loaded %s (%s) on %s", name, dtype, "several devices" if model_parallel else next(model.parameters()).device)
     return model.eval(), tok
+
+
+def load_model(hparams: Any) -> tuple[torch.nn.Module, Any]:
+    """``(model, tokenizer)`` for ``hparams.model_name``, placed as EasyEdit's fields say
+    (``device``, ``model_parallel``, ``fp16``); see :func:`load_pretrained`.
+
+    A ``(model, tokenizer)`` tuple in ``model_name`` is returned as it is.
+    """
+    name = hparams.model_name
+    if not isinstance(name, str):
+        model, tok = name
+        return model, tok
+    return load_pretrained(
+        name,
+        dtype=torch.float16 if getattr(hparams, "fp16", False) else torch.float32,
+        device=getattr(hparams, "device", "cpu"),
+        model_parallel=bool(getattr(hparams, "model_parallel", False)),
+    )

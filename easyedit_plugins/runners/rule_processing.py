@@ -15,7 +15,8 @@ from typing import Any
 import torch
 
 from ..data import Rule
-from ..evaluation import AUTO_JUDGE, evaluate_requests, judge_kinds
+from ..evaluation import AUTO_JUDGE, evaluate_requests
+from ..host import get_registry
 from .methods import EditMethod, edit_requests
 from .restore import restore_and_verify
 from .results import rule_file_records
@@ -25,7 +26,8 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class EvaluationSettings:
-    """How every prompt is graded: the judge (see :mod:`easyedit_plugins.evaluation.judges`),
+    """How every prompt is graded: the judge, by its name in the plugin registry (the built-in
+    ones are described in :mod:`easyedit_plugins.evaluation.judges`; a plugin may add more),
     whether the unedited model is evaluated too (DMLE's ``pre``), and the generation batch."""
 
     judge: str = AUTO_JUDGE
@@ -33,8 +35,9 @@ class EvaluationSettings:
     batch_size: int = 8
 
     def check(self) -> None:
-        if self.judge not in judge_kinds():
-            raise ValueError(f"unknown judge {self.judge!r}; available: {', '.join(judge_kinds())}")
+        judges = get_registry().judge_names()
+        if self.judge not in judges:
+            raise ValueError(f"unknown judge {self.judge!r}; available: {', '.join(judges)}")
         if self.batch_size < 1:
             raise ValueError(f"the evaluation batch size must be at least 1, got {self.batch_size}")
 
@@ -56,10 +59,12 @@ class RuleProcessor:
         self.method = method
         self.hparams = hparams
         self.settings = settings
+        self.judge = get_registry().judge(settings.judge)
 
     def _evaluate(self, model: Any, tok: Any, requests: list[dict[str, Any]]) -> list[Any]:
         return evaluate_requests(
-            model, tok, requests, judge_kind=self.settings.judge, batch_size=self.settings.batch_size, show_progress=False
+            model, tok, requests, judge_kind=self.settings.judge, batch_size=self.settings.batch_size, show_progress=False,
+            judge_function=self.judge,
         )
 
     def process(self, model: torch.nn.Module, tok: Any, rule: Rule, reference: dict[str, float]) -> RuleResult:

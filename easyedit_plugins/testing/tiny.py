@@ -17,7 +17,7 @@ import torch
 import transformers
 from transformers import PreTrainedModel, PreTrainedTokenizerFast
 
-from .tokenizer import END_OF_TEXT, save_tokenizer, train_tokenizer
+from ..world.tokenizer import END_OF_TEXT, save_tokenizer, train_tokenizer
 
 #: Initialisation scale of the tiny models (see the module docstring).
 INIT_SCALE = 0.25

@@ -34,7 +34,7 @@ accelerate = pytest.importorskip("accelerate")
 
 from easyedit_plugins import BLUEHyperParams, PACHyperParams, apply_blue_to_model, apply_pac_to_model  # noqa: E402
 from easyedit_plugins.testing import train_tokenizer  # noqa: E402
-from easyedit_plugins.testing.tokenizer import END_OF_TEXT  # noqa: E402
+from easyedit_plugins.world.tokenizer import END_OF_TEXT  # noqa: E402
 
 LAYERS, WIDTH, FFN, HEADS, KV_HEADS = 22, 2048, 5632, 32, 4
 SPLIT_AT = 11  # layers below run on cuda:0, the rest on the CPU

@@ -126,3 +126,25 @@ def test_model_name_may_be_a_model_tokenizer_tuple():
     model, tok = tiny_model("gpt2", layers=1, width=16)
     hparams = ExampleHyperParams(model_name=(model, tok), layers=[0])
     assert hparams.to_dict()["model_name"] == f"(GPT2LMHeadModel, {type(tok).__name__})"
+
+
+def test_construction_callbacks_run_once_per_instance_after_the_checks(monkeypatch):
+    from easyedit_plugins import hparams as hparams_module
+
+    monkeypatch.setattr(hparams_module, "_construct_callbacks", list(hparams_module._construct_callbacks))
+    seen = []
+
+    def callback(instance):
+        seen.append(instance.v_lr)
+
+    hparams_module.on_construct(callback)
+    hparams_module.on_construct(callback)
+    ExampleHyperParams.from_dict({"model_name": "./m", "layers": [1], "v_lr": "5e-1"})
+    assert seen == [0.5]
+
+
+def test_the_host_installs_through_the_construction_callback():
+    from easyedit_plugins import hparams as hparams_module
+    from easyedit_plugins.host.install import ensure_installed
+
+    assert ensure_installed in hparams_module._construct_callbacks

@@ -11,7 +11,7 @@ import pytest
 
 from easyedit_plugins import EditOutcome, MethodSpec, PluginHyperParams, hookimpl
 from easyedit_plugins.host import LayerSelection, LayerSelectorSpec, get_registry, register_plugin, unregister_plugin
-from easyedit_plugins.host.easyedit import load_easyedit
+from easyedit_plugins.easyedit_bridge import load_easyedit
 
 
 @dataclass(kw_only=True)

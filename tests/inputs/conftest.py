@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from easyedit_plugins.testing import tiny_model
-from easyedit_plugins.testing.tokenizer import training_corpus
+from easyedit_plugins.world.tokenizer import training_corpus
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ import pytest
 from easyedit_plugins.hparams import HyperParamsError
 from easyedit_plugins.methods.blue import BLUEHyperParams
 from easyedit_plugins.methods.dmle import DMLEHyperParams
-from easyedit_plugins.methods.lga import LGAHyperParams
+from easyedit_plugins.selectors.lga import LGAHyperParams
 from easyedit_plugins.methods.pac import PACHyperParams
 
 BLUE_BASE = "alg_name: BLUE\nmodel_name: tiny\nlayers: [1, 2]\n"

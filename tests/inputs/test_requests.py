@@ -8,7 +8,7 @@ from easyedit_plugins.core.positions import subject_last_index
 from easyedit_plugins.core.requests import RequestError, to_edit_request
 from easyedit_plugins.methods.blue import BLUEHyperParams, blue_edit
 from easyedit_plugins.methods.dmle import DMLEHyperParams, dmle_edit
-from easyedit_plugins.methods.lga.proxy import to_proxy_item
+from easyedit_plugins.selectors.lga.proxy import to_proxy_item
 from easyedit_plugins.methods.pac import PACHyperParams, pac_joint_edit, pac_sequential_edit
 from easyedit_plugins.testing import tiny_model
 

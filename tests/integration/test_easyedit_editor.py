@@ -87,7 +87,7 @@ def test_legacy_editor_keeps_edits_by_default(easyedit, easyedit_on_cpu, toy_plu
 
 @pytest.fixture
 def corpus(tmp_path):
-    from easyedit_plugins.testing.tokenizer import training_corpus
+    from easyedit_plugins.world.tokenizer import training_corpus
 
     path = tmp_path / "corpus.txt"
     path.write_text("\n".join(training_corpus() * 3), encoding="utf-8")

@@ -16,7 +16,7 @@ from easyedit_plugins.host.install import apply_function
 from easyedit_plugins.methods.dmle import DMLEHyperParams, dmle_edit
 from easyedit_plugins.methods.dmle import edit as dmle_edit_module
 from easyedit_plugins.testing import tiny_model
-from easyedit_plugins.testing.tokenizer import training_corpus
+from easyedit_plugins.world.tokenizer import training_corpus
 
 FORMULA = {"prompt": "The formula for the area of a circle", "subject": "circle", "target_new": "Rome", "form": "formula"}
 DESCRIPTION = {"prompt": "The mother tongue of Danielle Darrieux", "subject": "Danielle Darrieux",

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from easyedit_plugins.methods.lga import choose_layers, layers_to_choose, tukey_fences, window_around
-from easyedit_plugins.methods.lga.choose import ranking_value
+from easyedit_plugins.selectors.lga import choose_layers, layers_to_choose, tukey_fences, window_around
+from easyedit_plugins.selectors.lga.choose import ranking_value
 
 # Layers 0 and 7 have the huge gradients of the first and last layers; 4 is the best ordinary one.
 SCORES = [-900.0, 1.0, 2.0, 3.0, 5.0, 4.0, 2.5, 700.0]

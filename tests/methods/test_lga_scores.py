@@ -6,9 +6,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from easyedit_plugins.methods.lga import LGAHyperParams, ProxyItem, lga_scores, proxy_items
-from easyedit_plugins.methods.lga.answers import answer_pairs, greedy_continuations
-from easyedit_plugins.methods.lga.search import EditTarget, run_lga
+from easyedit_plugins.selectors.lga import LGAHyperParams, ProxyItem, lga_scores, proxy_items
+from easyedit_plugins.selectors.lga.answers import answer_pairs, greedy_continuations
+from easyedit_plugins.selectors.lga.search import EditTarget, run_lga
 from easyedit_plugins.testing import tiny_model
 
 ITEMS = [

@@ -11,9 +11,9 @@ import yaml
 from easyedit_plugins import BLUEHyperParams
 from easyedit_plugins.host import get_plugin_manager, get_registry
 from easyedit_plugins.host.apply import make_easyedit_apply
-from easyedit_plugins.host.builtin import BLUE_METHOD
+from easyedit_plugins.plugin import BLUE_METHOD
 from easyedit_plugins.methods.dmle import DMLEHyperParams
-from easyedit_plugins.methods.lga import (
+from easyedit_plugins.selectors.lga import (
     LGAHyperParams,
     ProxyDataError,
     choose_layers,

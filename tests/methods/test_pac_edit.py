@@ -17,7 +17,7 @@ from easyedit_plugins.core.weights import restore_weights
 from easyedit_plugins.hparams import HyperParamsError
 from easyedit_plugins.host import get_registry
 from easyedit_plugins.host.apply import make_easyedit_apply
-from easyedit_plugins.host.builtin import PAC_METHOD
+from easyedit_plugins.plugin import PAC_METHOD
 from easyedit_plugins.methods.pac import PACHyperParams, pac_joint_edit, pac_sequential_edit
 from easyedit_plugins.methods.pac.projections import ffn_projections
 from easyedit_plugins.testing import tiny_model

@@ -11,7 +11,7 @@ import torch
 from runner_fixture import write_rules
 
 from easyedit_plugins.testing import save_tiny_model
-from easyedit_plugins.testing.tokenizer import training_corpus
+from easyedit_plugins.world.tokenizer import training_corpus
 
 
 @pytest.fixture(autouse=True)

@@ -14,7 +14,7 @@ from typing import Any, Mapping, Sequence
 import torch
 
 from ...core.archspec import ArchSpec
-from ...host.specs import LayerSelection
+from ...specs import LayerSelection
 from .choose import LayerChoice, choose_layers, layers_to_choose
 from .groups import StageGroup, stage_groups
 from .hparams import LGAHyperParams
@@ -26,6 +26,9 @@ logger = logging.getLogger(__name__)
 
 #: The key of the single group of a method that edits one list of layers.
 FLAT = "all"
+
+#: The value of a method's ``layer_selection`` that asks for LGA.
+SELECTOR_NAME = "lga"
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,7 @@ class LGAReport:
             "seconds": round(self.scores.seconds, 3),
             "settings": {key: value for key, value in self.config.to_dict().items() if key != "model_name"},
         }
-        return LayerSelection(selector="lga", layers=self.layers, scores=dict(self.group_scores), details=details)
+        return LayerSelection(selector=SELECTOR_NAME, layers=self.layers, scores=dict(self.group_scores), details=details)
 
 
 def run_lga(

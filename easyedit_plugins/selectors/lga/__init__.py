@@ -18,10 +18,11 @@ from .groups import StageGroup, stage_groups
 from .hparams import LGAHyperParams
 from .proxy import ProxyDataError, ProxyItem, load_proxy_requests, proxy_items
 from .scores import LayerScores, lga_scores
-from .search import EditTarget, LGAReport, lga_select_layers, run_lga
+from .search import SELECTOR_NAME, EditTarget, LGAReport, lga_select_layers, run_lga
 from .tukey import TukeyFences, tukey_fences
 
 __all__ = [
+    "SELECTOR_NAME",
     "EditTarget",
     "LGAHyperParams",
     "LGAReport",

@@ -1,7 +1,9 @@
 """The records plugins hand to the host: one per method, dataset, evaluator or layer selector.
 
 They are plain frozen dataclasses, so a third-party plugin needs nothing from this package but
-these classes and the ``hookimpl`` marker to register its own entries.
+these classes and the ``hookimpl`` marker to register its own entries. They sit below both the
+methods and the layer selectors (a selector returns a :class:`LayerSelection`) and below the
+host that collects them, so none of those has to import another to agree on a record.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
-from ..core.weights import EditOutcome
+from .core.weights import EditOutcome
 
 
 class EditFunction(Protocol):
@@ -54,9 +56,17 @@ class DatasetSpec:
     dataset_class: type | None = None
 
 
+#: An evaluator named ``judge.<name>`` with ``kind="judge"`` is the judge ``--judge <name>`` picks.
+JUDGE_PREFIX = "judge."
+
+
 @dataclass(frozen=True)
 class EvaluatorSpec:
-    """A metric or judge: ``evaluate(**inputs)`` as its description documents."""
+    """A metric or judge: ``evaluate(**inputs)`` as its description documents.
+
+    A judge (``kind="judge"``, named ``JUDGE_PREFIX + name``) is called as
+    ``evaluate(prediction, target, question=None) -> bool``.
+    """
 
     name: str
     evaluate: Callable[..., Any]

@@ -13,18 +13,19 @@ import pytest
 import torch
 
 from easyedit_plugins.cli import main
-from easyedit_plugins.testing.tokenizer import train_tokenizer
-from easyedit_plugins.testing.world import (
-    PRESETS, load_world_model, world_model_factory, world_model_path, world_parameters, world_statistics_corpus,
+from easyedit_plugins.testing import world_model_factory
+from easyedit_plugins.world import (
+    PRESETS, load_world_model, world_model_path, world_parameters, world_statistics_corpus,
 )
-from easyedit_plugins.testing.world_cache import (
+from easyedit_plugins.world.cache import (
     CACHE_ENVIRONMENT_VARIABLE, MANIFEST_NAME, build_once, cache_root, is_complete, parameters_key,
 )
-from easyedit_plugins.testing.world_data import RELATION_TEMPLATES, RULE_FORMS, Rule, WorldSpec, build_world
-from easyedit_plugins.testing.world_eval import greedy_hits
-from easyedit_plugins.testing.world_presets import WorldPreset
-from easyedit_plugins.testing.world_requests import fact_requests, rule_requests
-from easyedit_plugins.testing.world_train import (
+from easyedit_plugins.world.data import RELATION_TEMPLATES, RULE_FORMS, Rule, WorldSpec, build_world
+from easyedit_plugins.world.evaluation import greedy_hits
+from easyedit_plugins.world.presets import WorldPreset
+from easyedit_plugins.world.requests import fact_requests, rule_requests
+from easyedit_plugins.world.tokenizer import train_tokenizer
+from easyedit_plugins.world.train import (
     WORLD_ARCHES, ModelSpec, TrainSpec, idle_cores, torch_threads, train, untrained_model,
 )
 

@@ -17,7 +17,7 @@ from torch import nn
 from ...core.files import write_text_atomically
 from ...core.fingerprint import model_fingerprint
 from ...core.stats_store import model_label
-from ...host.specs import LayerSelection
+from ...specs import LayerSelection
 
 
 def selection_path(output_dir: str | Path, model: nn.Module) -> Path:

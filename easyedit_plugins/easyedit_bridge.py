@@ -1,9 +1,10 @@
 """The bridge to EasyEdit: the only module of the package that imports ``easyeditor``.
 
-EasyEdit exists in two incompatible shapes (see DESIGN.md): the 2023 PyPI release
+EasyEdit exists in two incompatible shapes (see docs/architecture.md): the 2023 PyPI release
 ``easyeditor==0.0.1.dev0`` and the 2026 source tree. Everything else in the package asks this
 module what is there instead of importing EasyEdit itself, so the package keeps working when
-EasyEdit is absent or broken.
+EasyEdit is absent or broken. It sits at the bottom of the package (it imports nothing of it),
+because the hyperparameter base class derives from EasyEdit's ``HyperParams`` when there is one.
 """
 
 from __future__ import annotations

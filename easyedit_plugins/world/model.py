@@ -3,8 +3,8 @@
 Random-weight models show the mechanics of an edit; they cannot show whether an edit WORKS,
 because they know nothing. A world model is trained from scratch, on the CPU, by this
 package's own deterministic script, on the invented knowledge base of
-:mod:`.world_data`, so efficacy, generalisation and locality of an edit can be measured on a
-laptop. Trained models are cached (see :mod:`.world_cache`), so training happens once per
+:mod:`.data`, so efficacy, generalisation and locality of an edit can be measured on a
+laptop. Trained models are cached (see :mod:`.cache`), so training happens once per
 machine and preset.
 
 Typical use::
@@ -13,7 +13,8 @@ Typical use::
     requests = world.fact_requests(4)                       # EasyEdit request dicts
     corpus = world_statistics_corpus(world.world)           # text for key statistics
 
-Tests wrap :func:`world_model_factory` in a session fixture and take a fresh copy per test.
+Tests wrap :func:`easyedit_plugins.testing.world_model_factory` in a session fixture and take a
+fresh copy per test.
 """
 
 from __future__ import annotations
@@ -26,22 +27,22 @@ import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import torch
 import transformers
 from transformers import PreTrainedModel, PreTrainedTokenizerFast
 
 from .tokenizer import save_tokenizer, train_tokenizer
-from .world_cache import build_once, cache_root, is_complete, parameters_key
-from .world_data import World, WorldSpec, build_world
-from .world_eval import accuracy_report, greedy_hits
-from .world_presets import PRESETS, WorldPreset, preset_named, world_parameters
-from .world_requests import Request, fact_requests, rule_requests
-from .world_train import idle_cores, torch_threads, train, untrained_model
+from .cache import build_once, cache_root, is_complete, parameters_key
+from .data import World, WorldSpec, build_world
+from .evaluation import accuracy_report, greedy_hits
+from .presets import PRESETS, WorldPreset, preset_named, world_parameters
+from .requests import Request, fact_requests, rule_requests
+from .train import idle_cores, torch_threads, train, untrained_model
 
 __all__ = [
-    "PRESETS", "WorldModel", "idle_cores", "load_world_model", "world_model_factory", "world_model_path", "world_parameters",
+    "PRESETS", "WorldModel", "idle_cores", "load_world_model", "world_model_path", "world_parameters",
     "world_statistics_corpus",
 ]
 
@@ -155,24 +156,3 @@ def world_statistics_corpus(world: World, seed: int = 0) -> list[str]:
     return lines
 
 
-def world_model_factory(preset: str = "test", arch: str = "gpt2", seed: int = 0) -> Callable[[], WorldModel]:
-    """A function returning a fresh copy of a world model, trained or loaded on its first call.
-
-    Made for test fixtures: wrap the factory in a session-scoped fixture and call it in a
-    function-scoped one, so the model is trained at most once per run and every test edits
-    its own copy. Training uses ONE thread: test machines are shared (other jobs, pytest-xdist
-    workers), a second thread gains little on the ``test`` preset's small matrices, and on an
-    oversubscribed CPU two threads were measured 4 to 40 times slower per step than one::
-
-        @pytest.fixture(scope="session")
-        def world_factory():
-            return world_model_factory("test", "gpt2")
-
-        @pytest.fixture
-        def world(world_factory):
-            return world_factory()
-    """
-    def fresh() -> WorldModel:
-        return load_world_model(preset, arch, seed, train_if_missing=True, progress=False, threads=1)
-
-    return fresh

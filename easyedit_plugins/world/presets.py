@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping
 
-from .world_data import WORLD_VERSION, WorldSpec
-from .world_train import ModelSpec, TrainSpec
+from .data import WORLD_VERSION, WorldSpec
+from .train import ModelSpec, TrainSpec
 
 #: Version of the training script; part of every cache key, like ``WORLD_VERSION``.
 TRAINER_VERSION = "world-train-2"

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from itertools import product
 
-from .world_names import NameForge
+from .names import NameForge
 
 #: Version of the generated text; part of every cache key of a trained world model.
 WORLD_VERSION = "world-data-2"

@@ -13,7 +13,7 @@ from typing import Sequence
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from .world_data import RULE_FORMS, World
+from .data import RULE_FORMS, World
 
 
 @torch.no_grad()

@@ -85,7 +85,7 @@ def _json_requests(path: Path) -> list[dict[str, Any]]:
 
 
 def _world_requests(spec: str, staged: bool) -> list[dict[str, Any]]:
-    from ...testing.world import load_world_model
+    from ...world import load_world_model
 
     parts = spec.split("/")
     if not 2 <= len(parts) <= 3 or not all(parts) or (len(parts) == 3 and not parts[2].isdigit()):

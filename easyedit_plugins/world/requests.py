@@ -16,7 +16,7 @@ from __future__ import annotations
 import random
 from typing import Any, Callable, Sequence
 
-from .world_data import RULE_FORMS, RULE_TEMPLATES, Fact, FactPrompt, Rule, RulePrompt, World, answer_of
+from .data import RULE_FORMS, RULE_TEMPLATES, Fact, FactPrompt, Rule, RulePrompt, World, answer_of
 
 #: Greedy-accuracy predicate: for each ``(prompt, answer)``, does the model answer it?
 Knows = Callable[[Sequence[tuple[str, str]]], list[bool]]

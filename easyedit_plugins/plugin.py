@@ -1,21 +1,28 @@
-"""The package's own plugin: its methods, datasets, evaluators and layer selectors.
+"""The package's own plugin: its methods, datasets, evaluators and layer selector.
 
-Registered by the plugin manager exactly like a third-party plugin, through the hooks in
-:mod:`easyedit_plugins.host.hookspecs`.
+A client of the host like any third-party plugin: it implements the hooks of
+:mod:`easyedit_plugins.host.hookspecs` and is found through the package's ``easyedit_plugins``
+entry point (``builtin = "easyedit_plugins.plugin"`` in pyproject.toml). The host never imports
+it. Adding an in-tree method means adding its :class:`MethodSpec` here; its name is its
+hyperparameter class's ``ALG_NAME``, written once.
 """
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
-from .hookspecs import hookimpl
-from .specs import DatasetSpec, EvaluatorSpec, LayerSelection, LayerSelectorSpec, MethodSpec
-from ..methods.blue import BLUEHyperParams, blue_edit
-from ..methods.dmle import DMLEHyperParams, dmle_edit
-from ..methods.pac import PACHyperParams, pac_joint_edit
+from .data import RuleEditDataset, load_ruleedit
+from .evaluation import AUTO_JUDGE, LLM_JUDGE, evaluate_requests, judge, rule_records, summarize_rules, token_accuracy
+from .host.hookspecs import hookimpl
+from .methods.blue import BLUEHyperParams, blue_edit
+from .methods.dmle import DMLEHyperParams, dmle_edit
+from .methods.pac import PACHyperParams, pac_joint_edit
+from .selectors.lga import SELECTOR_NAME as LGA_SELECTOR, LGAHyperParams, lga_select_layers
+from .specs import JUDGE_PREFIX, DatasetSpec, EvaluatorSpec, LayerSelection, LayerSelectorSpec, MethodSpec
 
 BLUE_METHOD = MethodSpec(
-    name="BLUE",
+    name=BLUEHyperParams.ALG_NAME,
     hparams_class=BLUEHyperParams,
     edit=blue_edit,
     batchable=True,
@@ -26,7 +33,7 @@ BLUE_METHOD = MethodSpec(
 )
 
 DMLE_METHOD = MethodSpec(
-    name="DMLE",
+    name=DMLEHyperParams.ALG_NAME,
     hparams_class=DMLEHyperParams,
     edit=dmle_edit,
     batchable=True,
@@ -37,7 +44,7 @@ DMLE_METHOD = MethodSpec(
 )
 
 PAC_METHOD = MethodSpec(
-    name="PAC",
+    name=PACHyperParams.ALG_NAME,
     hparams_class=PACHyperParams,
     edit=pac_joint_edit,
     batchable=True,
@@ -56,8 +63,6 @@ def easyedit_register_methods() -> list[MethodSpec]:
 
 @hookimpl
 def easyedit_register_datasets() -> list[DatasetSpec]:
-    from ..data import RuleEditDataset, load_ruleedit
-
     return [
         DatasetSpec(
             name="ruleedit",
@@ -73,27 +78,16 @@ def easyedit_register_datasets() -> list[DatasetSpec]:
 
 @hookimpl
 def easyedit_register_evaluators() -> list[EvaluatorSpec]:
-    from functools import partial
-
-    from ..evaluation import (
-        LLM_JUDGE,
-        evaluate_requests,
-        judge,
-        rule_records,
-        summarize_rules,
-        token_accuracy,
-    )
-
     judges = {
         "exact": "equal after normalising case, whitespace, quotes and trailing punctuation",
         "numeric": "final numbers equal (relative tolerance 1e-6; 1,000, 3/4, 196π understood)",
         "symbolic": "algebraically equivalent formulas (safe sympy parser, random-point check)",
         "squad_exact": "SQuAD-normalised equality, the offline fallback of EasyEdit and DMLE",
-        "auto": "numeric, symbolic or exact, chosen from the target's shape",
+        AUTO_JUDGE: "numeric, symbolic or exact, chosen from the target's shape",
         LLM_JUDGE: "your own judge, set with easyedit_plugins.evaluation.set_llm_judge(fn); none by default",
     }
     specs = [
-        EvaluatorSpec(name=f"judge.{kind}", evaluate=partial(judge, kind), kind="judge",
+        EvaluatorSpec(name=f"{JUDGE_PREFIX}{kind}", evaluate=partial(judge, kind), kind="judge",
                       description=f"evaluate(prediction, target, question=None) -> bool: {text}")
         for kind, text in judges.items()
     ]
@@ -115,11 +109,9 @@ def easyedit_register_evaluators() -> list[EvaluatorSpec]:
 
 @hookimpl
 def easyedit_register_layer_selectors() -> list[LayerSelectorSpec]:
-    from ..methods.lga import LGAHyperParams
-
     return [
         LayerSelectorSpec(
-            name="lga",
+            name=LGA_SELECTOR,
             hparams_class=LGAHyperParams,
             description=(
                 "Layer Gradient Analysis (arXiv 2602.20207): per-layer sum of <g_old, g_new> over a proxy "
@@ -131,8 +123,6 @@ def easyedit_register_layer_selectors() -> list[LayerSelectorSpec]:
 
 @hookimpl
 def easyedit_select_layers(selector: str, model: Any, tok: Any, requests: list[dict[str, Any]], hparams: Any) -> LayerSelection | None:
-    if selector != "lga":
+    if selector != LGA_SELECTOR:
         return None
-    from ..methods.lga import lga_select_layers
-
     return lga_select_layers(model, tok, requests, hparams)
