@@ -1,0 +1,85 @@
+"""No judge input runs code (issue 10, section 1).
+
+The exploit: the old formula parser let ``.`` and calls through and bound every name to a sympy
+``Symbol`` or ``Function``; an attribute chain on those objects builds any string without
+quotes or ``__`` (here: an integer's bytes, decoded), and a sympy function applied to a string
+``sympify``-s it with builtins in scope. Every test plants a canary file that the payload would
+create and checks it never appears.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from easyedit_plugins.evaluation import auto_kind, evaluate_requests, judge, parse_formula
+from easyedit_plugins.evaluation import rule_evaluation
+from easyedit_plugins.evaluation.formulas import is_formula
+from easyedit_plugins.testing import tiny_model
+
+KINDS = ("exact", "numeric", "symbolic", "squad_exact", "auto")
+
+
+def attribute_chain(code: str) -> str:
+    """An expression that evaluates to the string ``code`` using attribute access and calls
+    only: no quotes, no ``__``, nothing outside the old parser's character filter."""
+    data = code.encode()
+    return f"({int.from_bytes(data, 'big')}).p.to_bytes({len(data)}).decode()"
+
+
+def touching(canary: Path) -> str:
+    return f"__import__('pathlib').Path({str(canary)!r}).touch()"
+
+
+@pytest.fixture
+def canary(tmp_path):
+    return tmp_path / "canary"
+
+
+@pytest.mark.parametrize(
+    ("kind", "prediction", "target"),
+    [
+        ("symbolic", "sin({})", "x + 1"),  # inside a known function
+        ("symbolic", "f({})", "x + 1"),  # inside an unknown function
+        ("symbolic", "y = exp({}) + 1", "y = x + 1"),  # deeper inside an equation
+        ("symbolic", "f({}) = x", "g(x) = x"),  # on the left-hand side
+        ("symbolic", "x + 1", "y = f({})"),  # in the target
+        ("symbolic", "x + 1", "sin({})"),  # a known function in the target
+        ("auto", "x", "y = f({})"),  # through auto's kind detection, which parses targets
+        ("auto", "x", "sqrt({})"),
+        ("numeric", "{}", "f({})"),
+        ("exact", "f({})", "f({})"),
+    ],
+)
+def test_attribute_chains_never_run(kind, prediction, target, canary):
+    payload = attribute_chain(touching(canary))
+    assert judge(kind, prediction.format(payload), target.format(payload)) in (True, False)
+    assert not canary.exists(), "a judge input ran code"
+
+
+def test_auto_kind_is_formula_and_parse_formula_never_run(canary):
+    payload = attribute_chain(touching(canary))
+    for text in (f"y = f({payload})", f"sin({payload})", f"{payload}"):
+        assert auto_kind(text) in ("numeric", "symbolic", "exact")
+        assert is_formula(text) is False
+        with pytest.raises(ValueError):
+            parse_formula(text)
+    assert not canary.exists(), "a judge input ran code"
+
+
+def test_a_doctored_target_never_runs_during_rule_evaluation(canary, monkeypatch):
+    """A RuleEdit file whose targets carry the payload, graded by ``auto`` as ``ruleedit`` does."""
+    chain = attribute_chain(touching(canary))
+    request = {
+        "prompt": "A blend mixes p and q. Its weight is", "target_new": f"W = f({chain})",
+        "ground_truth": "W = p * q.", "subject": "blend", "rephrase_prompt": f"sin({chain})",
+        "portability": {"Instance": {"prompt": ["Mix 2 and 5:"], "ground_truth": [f"y = exp({chain})"]}},
+        "rule_id": "1", "case_id": 0, "form": "formula",
+    }
+    monkeypatch.setattr(rule_evaluation, "greedy_generate",
+                        lambda model, tok, prompts, budgets, batch_size: [f" g({chain})" for _ in prompts])
+    model, tok = tiny_model("gpt2")
+    results = evaluate_requests(model, tok, [request], show_progress=False)
+    assert [r.correct for r in results] == [False, False, False]
+    assert not canary.exists()
