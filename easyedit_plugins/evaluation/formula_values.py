@@ -37,7 +37,7 @@ from typing import Any, Callable, Union
 
 from mpmath.ctx_mp import MPContext
 
-from .formula_syntax import MAX_EXACT_BITS, PI, Call, Inverse, Name, Negative, Node, Number, Power, Product, Sum
+from .formula_syntax import MAX_EXACT_BITS, PI, Call, Inverse, Name, Negative, Node, Number, Power, Sum
 from .verdicts import Deadline
 
 SAMPLE_POINTS = 6
@@ -47,8 +47,9 @@ POINT_DENOMINATOR = 1 << 22
 FIRST_PASS_BITS = 128
 EXTRA_BITS = 200
 TOLERANCE_BITS = 160
-#: Magnitude (in bits, about 1200 decimal digits) above which a value is not evaluated.
-MAX_MAGNITUDE_BITS = 4000
+#: Magnitude in bits (2^1000 is about 1e301) above which an approximate value is not evaluated;
+#: it also bounds the second pass's precision to 2200 bits.
+MAX_MAGNITUDE_BITS = 1000
 #: sin, cos and tan of arguments above this are not evaluated (argument reduction costs).
 MAX_TRIGONOMETRIC_ARGUMENT = 1 << 40
 
@@ -234,10 +235,7 @@ def _agree(a: Node, b: Node, point: dict[str, Fraction], context: MPContext, dea
         return value_a == value_b
     first._checked(first._approximate(value_a))  # the compared values count as intermediates
     first._checked(first._approximate(value_b))
-    largest = max(first.magnitude, 0)
-    if 2 * largest > MAX_MAGNITUDE_BITS:
-        raise TooLarge("values too large to compare")
-    context.prec = EXTRA_BITS + 2 * int(largest)
+    context.prec = EXTRA_BITS + 2 * int(max(first.magnitude, 0))
     second = _Evaluator(point, context, deadline)
     value_a, value_b = second._approximate(second.value(a)), second._approximate(second.value(b))
     scale = min(second.magnitude, 0) if second.magnitude > -math.inf else 0

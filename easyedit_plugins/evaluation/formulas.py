@@ -39,7 +39,7 @@ from typing import Any, Iterator
 
 import sympy
 
-from .formula_syntax import PI, Call, Inverse, Name, Negative, Node, Number, Power, Product, Sum, parse_sides, variable_names
+from .formula_syntax import PI, Call, Inverse, Name, Negative, Node, Number, Product, Sum, parse_sides, variable_names
 from .formula_text import FormulaError, FormulaTooLarge
 from .formula_values import compare
 from .verdicts import NO_DEADLINE, Deadline, Verdict, require_text
@@ -104,14 +104,31 @@ def is_formula(text: str) -> bool:
     return len(sides) > 1 or not isinstance(side, (Name, Number))
 
 
+def _equation(text: str) -> str | None:
+    """``text`` from the term before its first ``=`` that has one (a scan, not a regular
+    expression, so that long answers cost linear time)."""
+    for position, char in enumerate(text):
+        if char != "=":
+            continue
+        end = position
+        while end > 0 and text[end - 1].isspace():
+            end -= 1
+        start = end
+        while start > 0 and not text[start - 1].isspace() and text[start - 1] != "=":
+            start -= 1
+        if start < end:
+            return text[start:]
+    return None
+
+
 def _candidates(prediction: str) -> Iterator[str]:
     """The prediction itself, then the equation in it (from the term before its first
     ``=``), then that equation cut at the first comma or semicolon."""
     yield prediction
-    equation = re.search(r"[^\s=]+\s*=.*", prediction)
+    equation = _equation(prediction)
     if equation is not None:
-        yield equation.group(0)
-        yield re.split(r"[,;]", equation.group(0))[0]
+        yield equation
+        yield re.split(r"[,;]", equation)[0]
 
 
 def _compare_sides(found: Node, expected: Node, deadline: Deadline) -> Verdict:

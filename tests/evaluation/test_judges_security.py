@@ -9,9 +9,13 @@ create and checks it never appears.
 
 from __future__ import annotations
 
+import string
+import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from easyedit_plugins.evaluation import auto_kind, evaluate_requests, judge, parse_formula
 from easyedit_plugins.evaluation import rule_evaluation
@@ -30,6 +34,10 @@ def attribute_chain(code: str) -> str:
 
 def touching(canary: Path) -> str:
     return f"__import__('pathlib').Path({str(canary)!r}).touch()"
+
+
+def fromhex_chain(code: str) -> str:
+    return f"bytes.fromhex({code.encode().hex()}).decode()"
 
 
 @pytest.fixture
@@ -83,3 +91,46 @@ def test_a_doctored_target_never_runs_during_rule_evaluation(canary, monkeypatch
     results = evaluate_requests(model, tok, [request], show_progress=False)
     assert [r.correct for r in results] == [False, False, False]
     assert not canary.exists()
+
+
+@pytest.fixture(scope="module")
+def canary_folder(tmp_path_factory):
+    return tmp_path_factory.mktemp("canary")
+
+
+_FRAGMENTS = [
+    "x", "y", "f", "sin", "exp", "sqrt", "_", "__", "__class__", "__import__", "__builtins__", "__globals__",
+    "__subclasses__()", ".", ".name", ".p", ".func", ".args", ".to_bytes(2)", ".decode()", ".fromhex", ".format",
+    "bytes.fromhex", "'", '"', "'os'", '"sh"', "(", ")", "[", "]", "[0]", ",", ":", "lambda", "lambda: 0",
+    "**", "^", "=", "+", "-", "*", "/", " ", "eval", "exec", "open", "getattr", "import os", "os.system",
+    "\\frac{", "}", "{", "\\", "$", "|", "√", "π", "×", "'", "9^9^9", "1e999", "3 × 10^400", "exp(exp(exp(",
+]
+
+
+@st.composite
+def hostile_texts(draw, canary: Path) -> str:
+    code = touching(canary)
+    payloads = [attribute_chain(code), fromhex_chain(code), f"Symbol({attribute_chain(code)})"]
+    pieces = st.one_of(
+        st.sampled_from(_FRAGMENTS),
+        st.sampled_from(payloads),
+        st.text(alphabet=string.printable, max_size=12),
+    )
+    text = "".join(draw(st.lists(pieces, min_size=1, max_size=10)))
+    function = draw(st.sampled_from(["f", "sin", "exp", "sqrt", "g", "Function", "S"]))
+    depth = draw(st.integers(min_value=0, max_value=4))
+    return f"{function}(" * depth + text + ")" * depth
+
+
+@settings(max_examples=150)
+@given(data=st.data())
+def test_fuzzed_hostile_input_never_runs_and_always_answers(canary_folder, data):
+    canary = canary_folder / "canary"
+    prediction = data.draw(hostile_texts(canary), label="prediction")
+    target = data.draw(hostile_texts(canary), label="target")
+    for kind in KINDS:
+        for first, second in ((prediction, target), (target, prediction), (prediction, prediction)):
+            start = time.perf_counter()
+            assert judge(kind, first, second) in (True, False)
+            assert time.perf_counter() - start < 5.0
+    assert not canary.exists(), "a judge input ran code"
