@@ -23,11 +23,12 @@ already-built argument), so no text is ever looked up or evaluated as code. Name
 followed by letters, digits and underscores, without ``__``, at most 32 characters.
 
 Juxtaposition multiplies: a number before a name or a parenthesis (``2x``, ``2 pi r``,
-``2(x + y)``), a closing parenthesis before anything (``(a + b)(a - b)``), and a variable-like
-name (one letter with digits or a subscript, such as ``m``, ``v0``, ``m_1``, a Greek letter or
-``pi``) before another or before a function (``E = m c^2``, ``m sin(t)``). Two words side by
-side (``The rule gives W``) are not a formula, so a sentence around an equation is not read
-as a product.
+``2(x + y)``), a closing parenthesis before a name, number or parenthesis
+(``(a + b)(a - b)``), and a variable-like name (one letter with digits or a subscript, such as
+``m``, ``v0``, ``m_1``, a Greek letter or ``pi``) before another, before a function or, after
+a space, before a parenthesis (``E = m c^2``, ``m sin(t)``, ``c (a + b)``; without the space,
+``c(a + b)`` is the undefined function ``c``). Two words side by side (``The rule gives W``)
+are not a formula, so a sentence around an equation is not read as a product.
 
 The guards run on the tree before anything is evaluated and raise
 :class:`~.formula_text.FormulaTooLarge`: at most :data:`MAX_NODES` nodes and
@@ -147,8 +148,7 @@ def _tokens(text: str) -> list[_Token]:
         match = _TOKEN.match(text, position)
         if match is None:
             raise FormulaError(f"{text[position]!r} is not part of the formula language")
-        kind = match.lastgroup
-        assert kind is not None
+        kind = match.lastgroup or ""
         if kind == "space":
             spaced = True
         else:

@@ -8,8 +8,8 @@ trees are evaluated at :data:`SAMPLE_POINTS` such points:
   ``abs`` and square roots of perfect squares occur. Two rational functions are then equal at
   a point only if they agree exactly, so ``(x+y+z+w)^60`` never equals ``(x+y+z+w)^60 + 1``;
   and by the Schwartz-Zippel lemma, two different rational functions of degree at most 1000
-  (the guard of :mod:`.formula_syntax`) agree at a random point of this grid with probability
-  below 1000 / 2^23, at all of them practically never.
+  each (numerator plus denominator, the guard of :mod:`.formula_syntax`) agree at a random
+  point of this grid with probability below 2000 / 2^23, at all of them practically never.
 * Otherwise (``pi``, ``sin``, ``exp``, ``log``, non-integer or symbolic powers) with mpmath,
   first at 128 bits to find the largest magnitude of any intermediate value, then again with
   200 bits plus twice that magnitude, so that rounding stays far below the tolerance: the
@@ -238,7 +238,7 @@ def _agree(a: Node, b: Node, point: dict[str, Fraction], context: MPContext, dea
     context.prec = EXTRA_BITS + 2 * int(max(first.magnitude, 0))
     second = _Evaluator(point, context, deadline)
     value_a, value_b = second._approximate(second.value(a)), second._approximate(second.value(b))
-    scale = min(second.magnitude, 0) if second.magnitude > -math.inf else 0
+    scale = min(first.magnitude, 0) if first.magnitude > -math.inf else 0
     return abs(value_a - value_b) <= context.ldexp(1, int(scale) - TOLERANCE_BITS)
 
 
