@@ -47,8 +47,9 @@ from .verdicts import NO_DEADLINE, Deadline, Verdict, require_text
 __all__ = ["Formula", "FormulaError", "FormulaTooLarge", "formula_verdict", "formulas_equivalent",
            "is_formula", "parse_formula"]
 
+_LARGE_NUMBER = 10**50
 _SYMPY_FUNCTIONS: dict[str, Any] = {
-    "sqrt": sympy.sqrt, "exp": sympy.exp, "log": sympy.log, "ln": sympy.log, "abs": sympy.Abs,
+    "exp": sympy.exp, "log": sympy.log, "ln": sympy.log, "abs": sympy.Abs,
     "sin": sympy.sin, "cos": sympy.cos, "tan": sympy.tan, "cot": sympy.cot, "sec": sympy.sec,
     "csc": sympy.csc, "asin": sympy.asin, "acos": sympy.acos, "atan": sympy.atan,
     "arcsin": sympy.asin, "arccos": sympy.acos, "arctan": sympy.atan,
@@ -64,6 +65,14 @@ class Formula:
     rhs: sympy.Expr
 
 
+def _power(base: sympy.Expr, exponent: sympy.Expr) -> sympy.Expr:
+    """``base ** exponent``, left unevaluated for a root of a number above 10^50: sympy would
+    look for its factors (half a second for 1000 digits)."""
+    if base.is_Rational and not exponent.is_Integer and max(abs(base.p), base.q) > _LARGE_NUMBER:
+        return sympy.Pow(base, exponent, evaluate=False)
+    return sympy.Pow(base, exponent)
+
+
 def _to_sympy(node: Node) -> sympy.Expr:
     if isinstance(node, Number):
         return sympy.Rational(node.value.numerator, node.value.denominator)
@@ -73,6 +82,8 @@ def _to_sympy(node: Node) -> sympy.Expr:
         return sympy.Mul(sympy.S.NegativeOne, _to_sympy(node.operand))
     if isinstance(node, Call):
         argument = _to_sympy(node.argument)
+        if node.function == "sqrt":
+            return _power(argument, sympy.S.Half)
         if node.function in _SYMPY_FUNCTIONS:
             return _SYMPY_FUNCTIONS[node.function](argument)
         return sympy.Function(node.function)(argument)  # a checked identifier, a built argument
@@ -82,7 +93,7 @@ def _to_sympy(node: Node) -> sympy.Expr:
         return sympy.Add(*(_to_sympy(term) for term in node.terms))
     if isinstance(node, Product):
         return sympy.Mul(*(_to_sympy(factor) for factor in node.factors))
-    return sympy.Pow(_to_sympy(node.base), _to_sympy(node.exponent))
+    return _power(_to_sympy(node.base), _to_sympy(node.exponent))
 
 
 def parse_formula(text: str) -> Formula:

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -134,3 +135,17 @@ def test_fuzzed_hostile_input_never_runs_and_always_answers(canary_folder, data)
             assert judge(kind, first, second) in (True, False)
             assert time.perf_counter() - start < 5.0
     assert not canary.exists(), "a judge input ran code"
+
+
+def test_parse_formula_builds_sympy_expressions_from_the_tree():
+    e, m, c, t = sympy.symbols("E m c t")
+    assert parse_formula("E = m c^2") == parse_formula("E = m*c^2")
+    formula = parse_formula(r"E = \frac{m}{2} c^{2}")
+    assert formula.lhs == e and sympy.simplify(formula.rhs - m * c**2 / 2) == 0
+    assert parse_formula("g'(t) + sin(t)").rhs == sympy.Function("g_prime")(t) + sympy.sin(t)
+    start = time.perf_counter()
+    assert parse_formula("sqrt(10^999 + 1) + (10^999 + 1)^(1/3)").lhs is None  # roots left unfactored
+    assert time.perf_counter() - start < 1.0
+    for text in ("x.name", "f(x)[0]", "lambda: 0", "f(x, y)", "'x'", "x.__class__", "__import__(os)", "sin"):
+        with pytest.raises(ValueError):
+            parse_formula(text)
