@@ -135,13 +135,17 @@ def judge_kinds() -> list[str]:
     return sorted(set(_BUILTIN) | set(_registered))
 
 
+def _seconds(seconds: object) -> float:
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds < math.inf:
+        raise ValueError(f"the judge time limit must be a positive number of seconds, got {seconds!r}")
+    return float(seconds)
+
+
 def set_judge_time_limit(seconds: float | None) -> None:
     """Set the time limit of every later built-in judgement, in seconds (None: back to
     :data:`DEFAULT_TIME_LIMIT`)."""
     global _time_limit
-    if seconds is not None and not (isinstance(seconds, (int, float)) and seconds > 0 and math.isfinite(seconds)):
-        raise ValueError(f"the judge time limit must be a positive number of seconds, got {seconds!r}")
-    _time_limit = DEFAULT_TIME_LIMIT if seconds is None else float(seconds)
+    _time_limit = DEFAULT_TIME_LIMIT if seconds is None else _seconds(seconds)
 
 
 def judge_time_limit() -> float:
@@ -170,7 +174,7 @@ def verdict(
                 )
             raise JudgeNotConfiguredError(f"unknown judge {kind!r}; available: {', '.join(judge_kinds())}")
         return Verdict(bool(function(prediction, target, question)))
-    seconds = _time_limit if time_limit is None else time_limit
+    seconds = _time_limit if time_limit is None else _seconds(time_limit)
     try:
         return builtin(prediction, target, Deadline(seconds))
     except TimeLimitExceeded as error:

@@ -158,9 +158,11 @@ def test_the_time_limit_is_configurable():
     finally:
         set_judge_time_limit(None)
     assert judge_time_limit() == 2.0
-    for bad in (0, -1, math.nan, math.inf, "2"):
+    for bad in (0, -1, math.nan, math.inf, "2", True):
         with pytest.raises(ValueError, match="positive number of seconds"):
             set_judge_time_limit(bad)
+        with pytest.raises(ValueError, match="positive number of seconds"):
+            judge("symbolic", "x", "x", time_limit=bad)
 
 
 def test_the_time_limit_works_in_worker_threads_and_leaves_nothing_running():
