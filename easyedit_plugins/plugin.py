@@ -81,7 +81,7 @@ def easyedit_register_evaluators() -> list[EvaluatorSpec]:
     judges = {
         "exact": "equal after normalising case, whitespace, quotes and trailing punctuation",
         "numeric": "final numbers equal (relative tolerance 1e-6; 1,000, 3/4, 196π understood)",
-        "symbolic": "algebraically equivalent formulas (safe sympy parser, random-point check)",
+        "symbolic": "algebraically equivalent formulas (own parser, exact check at random rational points)",
         "squad_exact": "SQuAD-normalised equality, the offline fallback of EasyEdit and DMLE",
         AUTO_JUDGE: "numeric, symbolic or exact, chosen from the target's shape",
         LLM_JUDGE: "your own judge, set with easyedit_plugins.evaluation.set_llm_judge(fn); none by default",

@@ -13,18 +13,26 @@ value at the end. Recognised forms of a number:
 * a fraction of two plain numbers, ``3/4`` (value 0.75);
 * a multiple of π, ``196π``, ``2 pi`` and a bare ``π``.
 
-Two values are equal when they agree to a relative tolerance of 1e-6 (absolute 1e-9 near
-zero): ``3`` equals ``3.0`` and ``3/4`` equals ``0.75``, but ``615.75`` does not equal ``196π``
-(a rounded value is not the exact answer).
+Values are exact fractions (π is a 60-digit fraction), so no magnitude overflows: ``3 × 10^400``
+is a number like any other and ``1e999`` differs from ``1e998``. Two values are equal when they
+agree to a relative tolerance of 1e-6 (absolute 1e-9 near zero), computed exactly: ``3`` equals
+``3.0`` and ``3/4`` equals ``0.75``, but ``615.75`` does not equal ``196π`` (a rounded value is
+not the exact answer). A power of ten beyond ±:data:`MAX_DECIMAL_EXPONENT` is out of range:
+the judge answers False and says so. A fraction with a zero denominator has no value.
 """
 
 from __future__ import annotations
 
-import math
 import re
+from fractions import Fraction
 
-RELATIVE_TOLERANCE = 1e-6
-ABSOLUTE_TOLERANCE = 1e-9
+from .verdicts import Verdict, require_text
+
+RELATIVE_TOLERANCE = Fraction(1, 10**6)
+ABSOLUTE_TOLERANCE = Fraction(1, 10**9)
+MAX_DECIMAL_EXPONENT = 10_000
+MAX_DIGITS = 4000  # below Python's limit on converting digit strings to int
+PI = Fraction("3.14159265358979323846264338327950288419716939937510582097494459")
 
 _UNSIGNED = r"(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)"
 _QUANTITY = re.compile(
@@ -42,8 +50,22 @@ _QUANTITY = re.compile(
 _BINARY_CONTEXT = re.compile(r"[\w).\]]")
 
 
-def _to_float(text: str) -> float:
-    return float(text.replace(",", "").replace("−", "-"))
+class _OutOfRange(ValueError):
+    """A power of ten beyond ±MAX_DECIMAL_EXPONENT, or more than MAX_DIGITS digits."""
+
+
+def _power_of_ten(exponent: str) -> Fraction:
+    exponent = exponent.replace("−", "-")
+    if len(exponent) > 8 or abs(int(exponent)) > MAX_DECIMAL_EXPONENT:
+        raise _OutOfRange(f"10^{exponent[:20]} is beyond 10^±{MAX_DECIMAL_EXPONENT}")
+    return Fraction(10) ** int(exponent)
+
+
+def _exact(text: str) -> Fraction:
+    mantissa, _, exponent = text.replace(",", "").lower().partition("e")
+    if len(mantissa) > MAX_DIGITS:
+        raise _OutOfRange(f"a number of more than {MAX_DIGITS} digits")
+    return Fraction(mantissa) * (_power_of_ten(exponent) if exponent else 1)
 
 
 def _is_negative(text: str, match: re.Match[str]) -> bool:
@@ -57,20 +79,19 @@ def _is_negative(text: str, match: re.Match[str]) -> bool:
     return not (before and _BINARY_CONTEXT.match(before[-1]))
 
 
-def _value(match: re.Match[str]) -> float:
+def _value(match: re.Match[str]) -> Fraction | None:
     if match.group("mantissa") is not None:
-        return _to_float(match.group("mantissa")) * 10.0 ** int(match.group("power").replace("−", "-"))
+        return _exact(match.group("mantissa")) * _power_of_ten(match.group("power"))
     if match.group("numerator") is not None:
-        denominator = _to_float(match.group("denominator"))
-        return math.inf if denominator == 0 else _to_float(match.group("numerator")) / denominator
+        denominator = _exact(match.group("denominator"))
+        return None if denominator == 0 else _exact(match.group("numerator")) / denominator
     if match.group("number") is not None:
-        value = _to_float(match.group("number"))
-        return value * math.pi if match.group("pi") else value
-    return math.pi
+        value = _exact(match.group("number"))
+        return value * PI if match.group("pi") else value
+    return PI
 
 
-def final_number(text: str) -> float | None:
-    """The value of the last number in ``text`` (forms in the module docstring), or None."""
+def _final_value(text: str) -> Fraction | None:
     last: re.Match[str] | None = None
     for match in _QUANTITY.finditer(text):
         if match.start() > 0 and (text[match.start() - 1].isalnum() or text[match.start() - 1] in "_."):
@@ -80,21 +101,40 @@ def final_number(text: str) -> float | None:
     if last is None:
         return None
     value = _value(last)
-    return -value if _is_negative(text, last) else value
+    return -value if value is not None and _is_negative(text, last) else value
+
+
+def final_number(text: str) -> Fraction | None:
+    """The exact value of the last number in ``text`` (forms in the module docstring), or None
+    (also when it is out of range)."""
+    try:
+        return _final_value(require_text(text, "text"))
+    except _OutOfRange:
+        return None
 
 
 def is_number(text: str) -> bool:
     """True when ``text`` is one quantity and nothing else (trailing period allowed)."""
-    return _QUANTITY.fullmatch(text.strip().rstrip(".").strip()) is not None
+    return _QUANTITY.fullmatch(require_text(text, "text").strip().rstrip(".").strip()) is not None
 
 
-def numbers_equal(a: float, b: float) -> bool:
-    """Equal within the module's tolerances (relative 1e-6, absolute 1e-9)."""
-    return math.isclose(a, b, rel_tol=RELATIVE_TOLERANCE, abs_tol=ABSOLUTE_TOLERANCE)
+def numbers_equal(a: Fraction, b: Fraction) -> bool:
+    """Equal within the module's tolerances (relative 1e-6, absolute 1e-9), computed exactly."""
+    return abs(a - b) <= max(RELATIVE_TOLERANCE * max(abs(a), abs(b)), ABSOLUTE_TOLERANCE)
+
+
+def numeric_verdict(prediction: str, target: str) -> Verdict:
+    """Whether the final number of ``prediction`` equals the final number of ``target``, with
+    the reason when a number is out of range."""
+    require_text(prediction, "prediction")
+    require_text(target, "target")
+    try:
+        expected, found = _final_value(target), _final_value(prediction)
+    except _OutOfRange as error:
+        return Verdict(False, str(error))
+    return Verdict(expected is not None and found is not None and numbers_equal(found, expected))
 
 
 def numeric_judge(prediction: str, target: str) -> bool:
     """True when the final number of ``prediction`` equals the final number of ``target``."""
-    expected = final_number(target)
-    found = final_number(prediction)
-    return expected is not None and found is not None and numbers_equal(found, expected)
+    return numeric_verdict(prediction, target).correct

@@ -21,22 +21,24 @@ right formula or value, or, without one, by SQuAD-normalised exact match of the 
 generation (which fails whenever the model keeps talking, and cannot tell ``+`` from ``*``).
 Here the answer span is judged, by default with ``auto`` (numbers, formulas and sentences each
 by their own deterministic judge); ``judge_kind="squad_exact"`` on the span, or ``"llm"`` with
-your own judge, are the closer stand-ins for the two DMLE modes.
+your own judge, are the closer stand-ins for the two DMLE modes. A built-in judge that gives up
+(its time limit, ``judge_time_limit`` seconds, or a formula too large to evaluate) scores the
+prompt 0 and its reason is kept in :attr:`PromptResult.judge_note`.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from functools import partial
 from typing import Any, Iterable
 
 from tqdm.auto import tqdm
 
 from .generation import BUDGET_FACTOR, generation_budget, greedy_generate
-from .judges import AUTO_JUDGE, JudgeFunction, auto_kind, judge
+from .judges import AUTO_JUDGE, JudgeFunction, auto_kind, verdict
 from .pairs import paired, request_name
 from .text import answer_span
+from .verdicts import Verdict
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +55,8 @@ class PromptResult:
 
     ``index`` is the prompt's position in its list (0 for ``rewrite``/``rephrase``); ``judge``
     is the judge that decided (``auto`` resolved to the kind it chose); ``repeats_edit_prompt``
-    is set for Rule prompts that are word for word another case's edit prompt.
+    is set for Rule prompts that are word for word another case's edit prompt; ``judge_note``
+    says why the judge gave up (time limit, too large to evaluate), None when it decided.
     """
 
     rule_id: str
@@ -68,6 +71,7 @@ class PromptResult:
     judge: str
     correct: bool
     repeats_edit_prompt: bool = False
+    judge_note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -106,14 +110,17 @@ def evaluate_requests(
     batch_size: int = 8,
     show_progress: bool = True,
     judge_function: JudgeFunction | None = None,
+    judge_time_limit: float | None = None,
 ) -> list[PromptResult]:
     """Generate for and judge every evaluation prompt of ``requests`` (RuleEdit requests as
     :mod:`easyedit_plugins.data` builds them: they carry ``rule_id``, ``case_id`` and
     ``form``). Returns one result per prompt, request by request.
 
     ``judge_function`` is the judge named ``judge_kind`` as the caller found it (the runner
-    passes the plugin registry's, so a plugin's judge works); without it the judge is
-    :func:`~.judges.judge` of that kind."""
+    passes the plugin registry's, so a plugin's judge works); it returns a bool or a
+    :class:`~.verdicts.Verdict` (the built-in judges do, with the reason when they gave up).
+    Without it the judge is :func:`~.judges.verdict` of that kind, and ``judge_time_limit`` is
+    the seconds each judgement may take (None: :func:`~.judges.judge_time_limit`)."""
     requests = list(requests)
     items = [item for position, request in enumerate(requests) for item in _items(position, request)]
     factors = [LOCALITY_BUDGET_FACTOR if item.metric in LOCALITY_METRICS else BUDGET_FACTOR for item in items]
@@ -131,7 +138,11 @@ def evaluate_requests(
         request = requests[item.request]
         answer = answer_span(generation)
         used = auto_kind(item.target) if judge_kind == AUTO_JUDGE else judge_kind
-        decide = judge_function if judge_function is not None else partial(judge, used)
+        if judge_function is None:
+            decided = verdict(used, answer, item.target, question=item.prompt, time_limit=judge_time_limit)
+        else:
+            outcome = judge_function(answer, item.target, question=item.prompt)
+            decided = outcome if isinstance(outcome, Verdict) else Verdict(bool(outcome))
         results.append(
             PromptResult(
                 rule_id=str(request["rule_id"]),
@@ -144,8 +155,9 @@ def evaluate_requests(
                 generation=generation,
                 answer=answer,
                 judge=used,
-                correct=bool(decide(answer, item.target, question=item.prompt)),
+                correct=decided.correct,
                 repeats_edit_prompt=item.repeats_edit_prompt,
+                judge_note=decided.reason,
             )
         )
     logger.info("judged %d prompts of %d requests", len(results), len(requests))

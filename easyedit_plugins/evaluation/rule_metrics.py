@@ -4,9 +4,11 @@
 the field names of DMLE's ``metrics_rule_<id>.json`` files (``post.rewrite_acc``,
 ``post.rephrase_acc``, ``post.locality.neighborhood_acc`` / ``distracting_acc``,
 ``post.portability.Instance_acc`` / ``Rule_acc``, each a list with one 0/1 score per prompt,
-next to the generations under ``*_gen_content`` / ``*_output``). One field is added:
+next to the generations under ``*_gen_content`` / ``*_output``). Fields are added:
 ``post.portability.Rule_repeats_edit_prompt`` flags the Rule Understanding prompts that are
-word for word the edit prompt of another case of the same rule.
+word for word the edit prompt of another case of the same rule, and where a judge gave up on
+a prompt of a metric (time limit, formula too large to evaluate), ``<metric>_judge_notes``
+next to its scores lists the reason for each prompt (None where the judge decided).
 
 :func:`summarize_rules` averages: a case's score is the mean over its prompts of that metric,
 a rule's the mean over its cases that have such prompts, the benchmark's the mean over rules.
@@ -45,13 +47,18 @@ def _stage_record(results: list[PromptResult]) -> dict[str, Any]:
         scores = [1.0 if r.correct else 0.0 for r in chosen]
         generations = [r.generation for r in chosen]
         if metric in LOCALITY_METRICS:
-            record["locality"].update({f"{metric}_acc": scores, f"{metric}_output": generations})
+            section = record["locality"]
+            section.update({f"{metric}_acc": scores, f"{metric}_output": generations})
         elif metric in PORTABILITY_METRICS:
-            record["portability"].update({f"{metric}_acc": scores, f"{metric}_gen_content": generations})
+            section = record["portability"]
+            section.update({f"{metric}_acc": scores, f"{metric}_gen_content": generations})
             if metric == "Rule":
-                record["portability"]["Rule_repeats_edit_prompt"] = [r.repeats_edit_prompt for r in chosen]
+                section["Rule_repeats_edit_prompt"] = [r.repeats_edit_prompt for r in chosen]
         else:
-            record.update({f"{metric}_acc": scores, f"{metric}_gen_content": generations})
+            section = record
+            section.update({f"{metric}_acc": scores, f"{metric}_gen_content": generations})
+        if any(r.judge_note is not None for r in chosen):
+            section[f"{metric}_judge_notes"] = [r.judge_note for r in chosen]
     return record
 
 

@@ -18,14 +18,15 @@ def normalise(text: str) -> str:
     The exact judge compares these. Punctuation inside the text is kept: in a formula it is
     meaning, not noise (compare :func:`squad_normalise`).
     """
-    previous = None
-    text = text.strip()
-    while text != previous:
-        previous = text
-        text = text.rstrip(_TRAILING_PUNCTUATION).strip()
-        if len(text) >= 2 and text[0] in _QUOTES and text[-1] in _QUOTES:
-            text = text[1:-1].strip()
-    return " ".join(text.split()).casefold()
+    start, end = 0, len(text)
+    while True:  # moving the ends instead of slicing keeps long quote runs linear
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and (text[end - 1].isspace() or text[end - 1] in _TRAILING_PUNCTUATION):
+            end -= 1
+        if end - start < 2 or text[start] not in _QUOTES or text[end - 1] not in _QUOTES:
+            return " ".join(text[start:end].split()).casefold()
+        start, end = start + 1, end - 1
 
 
 def squad_normalise(text: str) -> str:

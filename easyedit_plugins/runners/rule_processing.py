@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from ..data import Rule
-from ..evaluation import AUTO_JUDGE, evaluate_requests
+from ..evaluation import AUTO_JUDGE, PACKAGE_JUDGES, evaluate_requests
 from ..host import get_registry
 from .methods import EditMethod, edit_requests
 from .restore import restore_and_verify
@@ -59,7 +59,9 @@ class RuleProcessor:
         self.method = method
         self.hparams = hparams
         self.settings = settings
-        self.judge = get_registry().judge(settings.judge)
+        # The package's own judges are called by kind, so their time limit and the reason a judge
+        # gave up reach the rule files; a plugin's judge is called as its plugin registered it.
+        self.judge = None if settings.judge in PACKAGE_JUDGES else get_registry().judge(settings.judge)
 
     def _evaluate(self, model: Any, tok: Any, requests: list[dict[str, Any]]) -> list[Any]:
         return evaluate_requests(

@@ -76,7 +76,7 @@ def test_numeric_tolerance_is_relative():
         ("c = √(a^2 + b^2)", "c = sqrt(b^2 + a^2)", True),
         ("L = 2πr", "L = 2 * π * r", True),
         ("P = 2(l + w)", "P = 2*l + 2*w", True),
-        ("E = m c^2", "E = m*c^2", False),  # two names side by side are not a product
+        ("E = m c^2", "E = m*c^2", True),  # juxtaposed variables multiply (issue 10)
         ("I = V / R", "I = V/R", True),  # I and E stay variables, not sympy constants
         ("y = sin(t)^2 + cos(t)^2", "y = 1", True),
         ("g'(t) = 2t", "g'(t) = 2*t.", True),

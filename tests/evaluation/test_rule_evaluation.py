@@ -96,3 +96,23 @@ def test_end_to_end_on_a_tiny_model(gpt2):
     summary = summarize_rules(rule_records(results))
     assert summary["rules"] == 1
     assert all(0.0 <= summary[name] <= 1.0 for name in ("Reliability", "Locality", "IP", "RU", "RU_excl_duplicates"))
+
+
+def test_a_judge_that_gives_up_scores_zero_and_the_records_say_why(gpt2, monkeypatch):
+    model, tok = gpt2
+    monkeypatch.setattr(rule_evaluation, "greedy_generate",
+                        lambda m, t, prompts, b, batch_size: ["W = exp(exp(exp(exp(exp(p)))))"] * len(prompts))
+
+    results = evaluate_requests(model, tok, [REQUEST], show_progress=False)
+    by_metric = {(r.metric, r.index): r for r in results}
+    rewrite = by_metric[("rewrite", 0)]
+    assert not rewrite.correct and "too large to evaluate" in rewrite.judge_note
+    assert by_metric[("neighborhood", 0)].judge_note is None  # the exact judge decided
+
+    timed_out = evaluate_requests(model, tok, [REQUEST], show_progress=False, judge_time_limit=1e-9)
+    assert {r.judge_note for r in timed_out if r.judge == "symbolic"} == {"time limit of 1e-09 s reached"}
+    assert not any(r.correct for r in timed_out if r.judge == "symbolic")
+
+    (record,) = rule_records(results)["3"]
+    assert record["post"]["rewrite_judge_notes"] == [rewrite.judge_note]
+    assert "neighborhood_judge_notes" not in record["post"]["locality"]

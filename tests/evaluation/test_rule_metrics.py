@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 
@@ -124,3 +125,14 @@ def test_rule_metrics_are_registered():
     evaluators = get_registry().evaluators
     assert evaluators["ruleedit_records"].spec.evaluate is rule_records
     assert evaluators["ruleedit_summary"].spec.evaluate is summarize_rules
+
+
+def test_judge_notes_are_recorded_next_to_their_scores_only_where_a_judge_gave_up(results):
+    notes = {"Instance": "time limit of 2 s reached"}
+    noted = [dataclasses.replace(r, judge_note=notes.get(r.metric) if r.index == 1 else None) for r in results]
+    records = rule_records(noted)
+    for record in records["1"] + records["2"]:
+        portability = record["post"]["portability"]
+        assert portability["Instance_judge_notes"] == [None, "time limit of 2 s reached", None, None][:len(portability["Instance_acc"])]
+        assert not any(key.endswith("_judge_notes") for key in (*record["post"], *record["post"]["locality"]))
+    assert "Instance_judge_notes" not in json.dumps(rule_records(results))
