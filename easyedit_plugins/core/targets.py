@@ -30,8 +30,9 @@ from .archspec import ArchSpec
 from .context import Templates
 from .hooks import edit_outputs, forward_until
 from .prefix import replay_prefix
-from .positions import continuation_ids, input_device, pad_id, right_padded, subject_last_index, token_ids
+from .positions import continuation_ids, input_device, pad_id, subject_last_index, token_ids
 from .requests import EditRequest
+from .suffix import split_rows
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,9 @@ class TargetOptions:
     kl_prompt: str = "{} is a"
     #: Requests optimised together in one batch (memory bound on large models).
     requests_per_batch: int = 16
+    #: Run each prompt's part before the subject once, with a KV cache (core/suffix.py);
+    #: False recomputes every position at every step (same result up to rounding).
+    cache_prefix: bool = True
 
 
 @dataclass
@@ -146,8 +150,11 @@ def _compute_batch(
 ) -> TargetResult:
     loss_layer = max(options.loss_layer, layer)
     rows = _build_rows(tok, requests, templates, options.kl_prompt)
-    batch = right_padded(rows.sequences, pad_id(tok), input_device(model))
     n_requests, n_rows = len(requests), len(rows.sequences)
+    # A rewrite row is read up to its end, a KL row only at the subject.
+    ends = [p + 1 if kl else len(s) for s, p, kl in zip(rows.sequences, rows.subject_position, rows.is_kl)]
+    starts = rows.subject_position if options.cache_prefix else [0] * n_rows
+    split = split_rows(model, rows.sequences, starts, ends, pad_id(tok), input_device(model))
 
     edit_module = spec.layer_name(layer)
     loss_module = spec.layer_name(loss_layer)
@@ -156,7 +163,7 @@ def _compute_batch(
 
     # Where delta goes (every row, the subject's last token) and where the loss reads.
     row_index = torch.arange(n_rows)
-    subject_pos = torch.tensor(rows.subject_position)
+    subject_pos = torch.tensor([split.column(i, p) for i, p in enumerate(rows.subject_position)])
     owner = torch.tensor(rows.request_of_row)
     rewrite_rows = [i for i in range(n_rows) if not rows.is_kl[i]]
     kl_rows = [i for i in range(n_rows) if rows.is_kl[i]]
@@ -164,7 +171,7 @@ def _compute_batch(
     for i in rewrite_rows:
         for offset, token in enumerate(rows.target_ids[i]):
             read_rows.append(i)
-            read_pos.append(rows.target_start[i] + offset)
+            read_pos.append(split.column(i, rows.target_start[i] + offset))
             read_ids.append(token)
             read_owner.append(rows.request_of_row[i])
     templates_per_request = sum(len(g) for g in templates)
@@ -191,9 +198,10 @@ def _compute_batch(
     requires_grad = [p.requires_grad for p in model.parameters()]
     for p in model.parameters():
         p.requires_grad_(False)
-    inputs = batch.as_kwargs()
+    inputs = split.suffix
     names = [edit_module] if edit_module == loss_module else [edit_module, loss_module]
     try:
+        split.run_prefix(model, loss_module)
         with replay_prefix(model, spec, layer, inputs) as edited_layer_output:
             first_rows = [rows.request_of_row.index(r) for r in range(n_requests)]
             initial = edited_layer_output[first_rows, subject_pos[first_rows].to(edited_layer_output.device)].float()
@@ -204,6 +212,7 @@ def _compute_batch(
                     # The loss reads the edited layer itself: no layer needs to run.
                     hidden = add_delta(edit_module, edited_layer_output)
                 else:
+                    split.rewind()
                     with edit_outputs(model, names, add_delta):
                         forward_until(model, loss_module, inputs)
                     hidden = captured["hidden"]
