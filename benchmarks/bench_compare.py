@@ -67,7 +67,6 @@ import importlib
 import json
 import logging
 import os
-import platform
 import shlex
 import subprocess
 import sys
@@ -87,6 +86,8 @@ from tqdm.auto import tqdm
 from bench_blue import settings as easyedit_settings
 from bench_world_editability import pac_settings
 from compare_report import FACT_METRICS, plot_curves, summary_rows, write_markdown
+from memory import LIBC, Memory
+from timing import machine
 from easyedit_plugins import (
     BLUEHyperParams, DMLEHyperParams, apply_blue_to_model, apply_dmle_to_model, apply_pac_to_model,
 )
@@ -106,87 +107,6 @@ METHODS = (*FACT_METHODS, "DMLE")
 DEFAULT_METHODS = ("MEMIT", "AlphaEdit", "BLUE-MEMIT", "BLUE-AlphaEdit", "PAC", "DMLE")
 #: Name of the statistics corpus (EasyEdit's ``mom2_dataset``: the folder of the cache files).
 CORPUS_NAME = "world"
-MIB = 1024 * 1024
-
-
-# --- memory -------------------------------------------------------------------------------------
-
-def _status_kib(field: str) -> int | None:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-
-def _libc() -> Any:
-    try:
-        import ctypes
-        libc = ctypes.CDLL("libc.so.6")
-        libc.malloc_trim  # noqa: B018 - glibc only
-        return libc
-    except (OSError, AttributeError):
-        return None
-
-
-_LIBC = _libc()
-
-
-class Memory:
-    """Resident set size of this process; the peak is measured per edit call where Linux allows."""
-
-    def __init__(self) -> None:
-        self.resettable = self._reset_peak()
-        self.baseline = self.rss()
-        self.peak = self.baseline
-
-    @staticmethod
-    def _reset_peak() -> bool:
-        try:
-            Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current RSS
-            return _status_kib("VmHWM") is not None
-        except OSError:
-            return False
-
-    @staticmethod
-    def _bytes(field: str) -> int:
-        """``field`` of /proc/self/status in bytes; the lifetime peak where /proc is missing."""
-        kib = _status_kib(field)
-        if kib is None:
-            import resource
-            kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        return kib * 1024
-
-    @classmethod
-    def rss(cls) -> int:
-        return cls._bytes("VmRSS")
-
-    @classmethod
-    def high_water(cls) -> int:
-        return cls._bytes("VmHWM")
-
-    def before_edit(self) -> None:
-        """Give freed heap memory back (so what evaluation left behind is not counted), reset the peak."""
-        gc.collect()
-        if _LIBC is not None:
-            _LIBC.malloc_trim(0)
-        if self.resettable:
-            self._reset_peak()
-
-    def after_edit(self) -> None:
-        self.peak = max(self.peak, self.high_water())
-
-    def report(self) -> dict[str, Any]:
-        return {
-            "rss_after_load_mib": self.baseline / MIB,
-            "peak_rss_mib": self.peak / MIB,
-            "extra_peak_mib": max(0, self.peak - self.baseline) / MIB,
-            "final_rss_mib": self.rss() / MIB,
-            "how": "VmHWM reset before every edit call, evaluation excluded" if self.resettable
-            else "ru_maxrss of the whole process, evaluation included",
-        }
 
 
 # --- the plan every worker shares ---------------------------------------------------------------
@@ -442,8 +362,8 @@ def run_worker(args: argparse.Namespace) -> None:
     world = load_world_model(plan["preset"], plan["arch"], plan["seed"], train_if_missing=False, progress=False)
     warm_up(world)
     gc.collect()
-    if _LIBC is not None:
-        _LIBC.malloc_trim(0)
+    if LIBC is not None:
+        LIBC.malloc_trim(0)
     memory = Memory()
     log = open(work / f"{method}.log", "w", encoding="utf-8")  # noqa: SIM115 - EasyEdit's prints
     setup: Callable[[], None] = lambda: None  # noqa: E731
@@ -520,19 +440,6 @@ def run_worker(args: argparse.Namespace) -> None:
 
 def worker_command(args: argparse.Namespace, method: str, work: Path, part: Path) -> list[str]:
     return [sys.executable, str(SCRIPT), *sys.argv[1:], "--worker", method, "--work", str(work), "--part", str(part)]
-
-
-def machine() -> dict[str, Any]:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "torch": torch.__version__,
-            "transformers": transformers.__version__, "platform": platform.platform()}
 
 
 def command_line() -> str:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import platform
 import time
-from typing import Callable
+from pathlib import Path
+from typing import Any, Callable
 
 
 def timed(functions: dict[str, Callable[[], object]], repeats: int) -> tuple[dict[str, float], dict[str, float], dict[str, object]]:
@@ -22,3 +25,20 @@ def timed(functions: dict[str, Callable[[], object]], repeats: int) -> tuple[dic
             wall[name] = min(wall[name], time.perf_counter() - wall_start)
             cpu[name] = min(cpu[name], time.process_time() - cpu_start)
     return wall, cpu, results
+
+
+def machine() -> dict[str, Any]:
+    """The machine and library versions a result was measured with (for results files)."""
+    import torch
+    import transformers
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "torch": torch.__version__,
+            "transformers": transformers.__version__, "platform": platform.platform()}

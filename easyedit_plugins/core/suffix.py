@@ -52,6 +52,11 @@ class SplitRows:
             forward_until(model, last_module, self.prefix)
         self._prefix_states = [(getattr(layer, "keys", None), getattr(layer, "values", None)) for layer in self.cache.layers]
 
+    @property
+    def cache_bytes(self) -> int:
+        """Size of the prefix's keys and values in the cache."""
+        return sum(t.nbytes for pair in self._prefix_states for t in pair if t is not None)
+
     def rewind(self) -> None:
         """Put the cache back to the prefix alone (call before every suffix pass).
 

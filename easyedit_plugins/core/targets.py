@@ -12,14 +12,19 @@ read at ``loss_layer`` through the final norm and LM head; ``|delta|`` is clampe
 ``clamp_norm_factor * |h|`` after every step, and a request stops as soon as its loss is below
 ``early_stop_loss`` (checked before the step, so at most ``steps - 1`` updates are made).
 
-All requests are optimised together, one ``delta`` row each. The losses add up and Adam works
-element by element, so this equals optimising each request on its own (what EasyEdit does in a
-loop), in one forward pass per step instead of one per request. The forward pass stops after
-``loss_layer``: the LM head is applied only at the positions the loss reads.
+The requests of a batch are optimised together, one ``delta`` row each. The losses add up and
+Adam works element by element, so this equals optimising each request on its own (what EasyEdit
+does in a loop), in one forward pass per step instead of one per request. Batches are as large
+as ``requests_per_batch`` or, by default, as fit in ``memory_budget_mib`` at the memory the
+first request was measured to hold (:mod:`.held_memory`). Each step recomputes only what
+``delta`` can change: the layers above ``layer`` (:mod:`.prefix`), from the subject's last
+token on (:mod:`.suffix`), up to ``loss_layer``, and the LM head only where the loss reads.
 """
 
 from __future__ import annotations
 
+import logging
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -28,11 +33,15 @@ import torch.nn.functional as F
 
 from .archspec import ArchSpec
 from .context import Templates
+from .held_memory import SavedBytes, requests_within
 from .hooks import edit_outputs, forward_until
 from .prefix import replay_prefix
 from .positions import continuation_ids, input_device, pad_id, subject_last_index, token_ids
 from .requests import EditRequest
 from .suffix import split_rows
+
+logger = logging.getLogger(__name__)
+_MIB = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -47,8 +56,10 @@ class TargetOptions:
     weight_decay: float = 0.5
     early_stop_loss: float = 5e-2
     kl_prompt: str = "{} is a"
-    #: Requests optimised together in one batch (memory bound on large models).
-    requests_per_batch: int = 16
+    #: Requests optimised together in one batch; None sizes batches from ``memory_budget_mib``.
+    requests_per_batch: int | None = None
+    #: Memory a batch may hold for its backward pass when ``requests_per_batch`` is None.
+    memory_budget_mib: float = 64.0
     #: Run each prompt's part before the subject once, with a KV cache (core/suffix.py);
     #: False recomputes every position at every step (same result up to rounding).
     cache_prefix: bool = True
@@ -62,6 +73,8 @@ class TargetResult:
     initial: torch.Tensor
     final_loss: list[float]
     steps_taken: list[int]
+    #: The most memory one batch held for its backward pass (saved activations, prefix cache).
+    held_bytes: int = 0
 
 
 @dataclass
@@ -126,16 +139,28 @@ def compute_targets(
     templates: Templates,
     options: TargetOptions,
 ) -> TargetResult:
-    """Optimise ``z`` at ``layer`` for every request (in batches of ``requests_per_batch``)."""
-    parts = [
-        _compute_batch(model, tok, spec, requests[i : i + options.requests_per_batch], layer, templates, options)
-        for i in range(0, len(requests), options.requests_per_batch)
-    ]
+    """Optimise ``z`` at ``layer`` for every request, in batches.
+
+    With ``requests_per_batch`` set, batches have that size. Otherwise the first request is
+    optimised alone, what it held is measured, and the rest go in batches of as many requests
+    as fit in ``memory_budget_mib`` at that cost each. Batching does not change the results.
+    """
+    parts: list[TargetResult] = []
+    size = options.requests_per_batch or 1
+    start = 0
+    while start < len(requests):
+        part = _compute_batch(model, tok, spec, requests[start : start + size], layer, templates, options)
+        if options.requests_per_batch is None and not parts:
+            size = requests_within(options.memory_budget_mib * _MIB, part.held_bytes)
+            logger.debug("targets at layer %d: %.1f MiB per request, %d per batch", layer, part.held_bytes / _MIB, size)
+        start += len(part.final_loss)
+        parts.append(part)
     return TargetResult(
         targets=torch.cat([p.targets for p in parts]),
         initial=torch.cat([p.initial for p in parts]),
         final_loss=[x for p in parts for x in p.final_loss],
         steps_taken=[x for p in parts for x in p.steps_taken],
+        held_bytes=max(p.held_bytes for p in parts),
     )
 
 
@@ -151,9 +176,10 @@ def _compute_batch(
     loss_layer = max(options.loss_layer, layer)
     rows = _build_rows(tok, requests, templates, options.kl_prompt)
     n_requests, n_rows = len(requests), len(rows.sequences)
-    # A rewrite row is read up to its end, a KL row only at the subject.
+    # A rewrite row is read up to its end, a KL row only at the subject. The prefix is worth
+    # caching when steps run layers (above ``layer``); at the loss layer itself none runs.
     ends = [p + 1 if kl else len(s) for s, p, kl in zip(rows.sequences, rows.subject_position, rows.is_kl)]
-    starts = rows.subject_position if options.cache_prefix else [0] * n_rows
+    starts = rows.subject_position if options.cache_prefix and layer < loss_layer else [0] * n_rows
     split = split_rows(model, rows.sequences, starts, ends, pad_id(tok), input_device(model))
 
     edit_module = spec.layer_name(layer)
@@ -186,6 +212,9 @@ def _compute_batch(
     final_loss = [float("nan")] * n_requests
     steps_taken = [0] * n_requests
 
+    captured: dict[str, torch.Tensor] = {}
+    held = SavedBytes(model)
+
     def add_delta(name: str, hidden: torch.Tensor) -> torch.Tensor | None:
         if name == edit_module:
             index = (row_index.to(hidden.device), subject_pos.to(hidden.device))
@@ -205,9 +234,9 @@ def _compute_batch(
         with replay_prefix(model, spec, layer, inputs) as edited_layer_output:
             first_rows = [rows.request_of_row.index(r) for r in range(n_requests)]
             initial = edited_layer_output[first_rows, subject_pos[first_rows].to(edited_layer_output.device)].float()
-            for step in range(options.steps):
-                captured: dict[str, torch.Tensor] = {}
-                optimizer.zero_grad()
+            def step_losses() -> torch.Tensor:
+                """Forward from the edited layer and the loss of each request."""
+                nonlocal kl_initial
                 if edit_module == loss_module:
                     # The loss reads the edited layer itself: no layer needs to run.
                     hidden = add_delta(edit_module, edited_layer_output)
@@ -228,7 +257,12 @@ def _compute_batch(
                     kl_initial = kl_log_probs.detach().clone()
                 kl = (kl_log_probs.exp() * (kl_log_probs - kl_initial)).sum(-1)
                 decay = delta.norm(dim=-1) / initial.norm(dim=-1).to(delta.device).pow(2)
-                per_request = nll + options.kl_factor * kl.to(nll.device) + options.weight_decay * decay.to(nll.device)
+                return nll + options.kl_factor * kl.to(nll.device) + options.weight_decay * decay.to(nll.device)
+
+            for step in range(options.steps):
+                optimizer.zero_grad()
+                with held if step == 0 else nullcontext():  # what a step holds is measured once
+                    per_request = step_losses()
 
                 values = per_request.detach().cpu()
                 for r in range(n_requests):
@@ -252,4 +286,7 @@ def _compute_batch(
         for p, flag in zip(model.parameters(), requires_grad):
             p.requires_grad_(flag)
     targets = initial + delta.detach().to(initial.device)
-    return TargetResult(targets=targets, initial=initial, final_loss=final_loss, steps_taken=steps_taken)
+    return TargetResult(
+        targets=targets, initial=initial, final_loss=final_loss, steps_taken=steps_taken,
+        held_bytes=held.bytes + split.cache_bytes,
+    )

@@ -36,8 +36,11 @@ class LocateEditHyperParams(PluginHyperParams):
     v_weight_decay: float = 0.5
     clamp_norm_factor: float = 4.0
     kl_factor: float = 0.0625
-    #: Requests whose targets are optimised together (memory bound on large models).
-    z_requests_per_batch: int = 16
+    #: Requests whose targets are optimised together; None (default) sizes the batches so that
+    #: each holds at most ``z_memory_budget_mib`` for its backward pass. A number is faster on
+    #: many small requests and takes as much memory as it takes.
+    z_requests_per_batch: int | None = None
+    z_memory_budget_mib: float = 64.0
 
     #: Accepted for EasyEdit compatibility; the covariance adjustment is always on.
     mom2_adjustment: bool = True
@@ -85,6 +88,10 @@ class LocateEditHyperParams(PluginHyperParams):
             raise HyperParamsError(f"mom2_dtype must be a float dtype name, got {self.mom2_dtype!r}")
         if self.nullspace_threshold is None and self.nullspace_relative_threshold is None:
             raise HyperParamsError("set nullspace_threshold, nullspace_relative_threshold or both")
+        if self.z_requests_per_batch is not None and self.z_requests_per_batch < 1:
+            raise HyperParamsError(f"z_requests_per_batch must be at least 1 or null, got {self.z_requests_per_batch}")
+        if self.z_memory_budget_mib <= 0:
+            raise HyperParamsError(f"z_memory_budget_mib must be positive, got {self.z_memory_budget_mib}")
 
     # -- what the engine needs -------------------------------------------------------------
     def arch(self, model: torch.nn.Module) -> ArchSpec:
@@ -110,6 +117,7 @@ class LocateEditHyperParams(PluginHyperParams):
             kl_factor=self.kl_factor,
             weight_decay=self.v_weight_decay,
             requests_per_batch=self.z_requests_per_batch,
+            memory_budget_mib=self.z_memory_budget_mib,
         )
 
     def solver_options(self, kind: Literal["memit", "alphaedit"]) -> SolverOptions:
