@@ -529,9 +529,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="AlphaEdit's L2 (EasyEdit's default 10 leaves the world model almost unedited)")
     parser.add_argument("--nullspace-threshold", type=float, default=2e-2,
                         help="AlphaEdit's absolute eigenvalue threshold (EasyEdit's default)")
-    parser.add_argument("--z-batch", type=int, default=16,
+    parser.add_argument("--z-batch", type=int, default=None,
                         help="the package's z_requests_per_batch: requests whose targets are optimised together "
-                             "(EasyEdit: one at a time); more is faster and takes more memory")
+                             "(EasyEdit: one at a time; default: as many as fit in z_memory_budget_mib)")
     parser.add_argument("--pac-lr", type=float, default=3e-3)
     parser.add_argument("--pac-epochs", type=int, default=12)
     parser.add_argument("--pac-critical", type=int, default=5, help="PAC's critical keys/values per layer (N)")

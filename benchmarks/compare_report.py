@@ -125,7 +125,10 @@ def write_markdown(report: dict[str, Any], path: Path, plot: Path | None) -> Pat
         f"(absolute, EasyEdit's rule); PAC learning rate {settings['pac_lr']:g}, {settings['pac_critical']} critical "
         f"keys/values in every layer, {settings['pac_epochs']} epochs per call.",
         f"* The package's locate-then-edit methods optimise the targets of up to {settings['z_batch']} requests "
-        "together (`z_requests_per_batch`), EasyEdit's one at a time: faster, and more memory.",
+        "together (`z_requests_per_batch`), EasyEdit's one at a time: faster, and more memory."
+        if settings.get("z_batch") is not None else
+        "* The package's locate-then-edit methods optimise together the targets of as many requests as fit in "
+        "`z_memory_budget_mib` (EasyEdit: one at a time).",
         f"* Ratios (×) are to **{baseline}** = {base_label}, measured in the same run."
         if baseline else "* No MEMIT run: no ratios.",
         "",

@@ -20,6 +20,8 @@ from engine_support import SECOND, SUBJECT_FINAL
 TEMPLATES = [["{}"], ["Because of that. {}", "I think. {}"]]
 #: A multi-token target: the suffix is longer than one position.
 LONG_TARGET = dict(SUBJECT_FINAL, target_new="the big city of Paris")
+#: Nothing before the subject (without a BOS token): a row with an empty prefix among others.
+SUBJECT_FIRST = {"prompt": "I is the capital of", "subject": "I", "target_new": "Tokyo"}
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +48,7 @@ def test_split_rows_layout():
 def test_cached_prefix_gives_the_targets_of_the_full_recomputation(arch, layer):
     model, tok = tiny_model(arch, layers=4)
     spec = arch_spec(model)
-    requests = to_edit_requests([SUBJECT_FINAL, SECOND, LONG_TARGET])
+    requests = to_edit_requests([SUBJECT_FINAL, SECOND, LONG_TARGET, SUBJECT_FIRST])
     options = TargetOptions(loss_layer=3, steps=8)
     cached = compute_targets(model, tok, spec, requests, layer, TEMPLATES, options)
     full = compute_targets(model, tok, spec, requests, layer, TEMPLATES, dataclasses.replace(options, cache_prefix=False))
