@@ -80,7 +80,6 @@ if os.environ.get("EASYEDIT_SRC"):
     sys.path.insert(0, os.environ["EASYEDIT_SRC"])
 
 import torch
-import transformers
 from tqdm.auto import tqdm
 
 from bench_blue import settings as easyedit_settings

@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import torch
-import torch.nn.functional as F
 
 from .archspec import ArchSpec
 from .context import Templates

@@ -88,8 +88,6 @@ class LocateEditHyperParams(PluginHyperParams):
             raise HyperParamsError(f"mom2_dtype must be a float dtype name, got {self.mom2_dtype!r}")
         if self.nullspace_threshold is None and self.nullspace_relative_threshold is None:
             raise HyperParamsError("set nullspace_threshold, nullspace_relative_threshold or both")
-        if self.z_requests_per_batch is not None and self.z_requests_per_batch < 1:
-            raise HyperParamsError(f"z_requests_per_batch must be at least 1 or null, got {self.z_requests_per_batch}")
         if self.z_memory_budget_mib <= 0:
             raise HyperParamsError(f"z_memory_budget_mib must be positive, got {self.z_memory_budget_mib}")
 

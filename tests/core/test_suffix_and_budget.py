@@ -52,7 +52,7 @@ def test_cached_prefix_gives_the_targets_of_the_full_recomputation(arch, layer):
     options = TargetOptions(loss_layer=3, steps=8)
     cached = compute_targets(model, tok, spec, requests, layer, TEMPLATES, options)
     full = compute_targets(model, tok, spec, requests, layer, TEMPLATES, dataclasses.replace(options, cache_prefix=False))
-    assert torch.allclose(cached.initial, full.initial, atol=1e-5)
+    assert torch.allclose(cached.initial, full.initial, rtol=1e-5, atol=1e-4)
     assert torch.allclose(cached.targets, full.targets, rtol=1e-4, atol=1e-4)
     assert cached.steps_taken == full.steps_taken
     assert cached.final_loss == pytest.approx(full.final_loss, rel=1e-4, abs=1e-5)
