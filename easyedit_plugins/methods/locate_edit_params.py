@@ -41,6 +41,10 @@ class LocateEditHyperParams(PluginHyperParams):
     #: many small requests and takes as much memory as it takes.
     z_requests_per_batch: int | None = None
     z_memory_budget_mib: float = 64.0
+    #: Compute each prompt's part before the subject once (KV cache) instead of at every target
+    #: step; the same targets up to rounding. False is an escape hatch for a model whose forward
+    #: takes no KV cache.
+    z_cache_prefix: bool = True
 
     #: Accepted for EasyEdit compatibility; the covariance adjustment is always on.
     mom2_adjustment: bool = True
@@ -116,6 +120,7 @@ class LocateEditHyperParams(PluginHyperParams):
             weight_decay=self.v_weight_decay,
             requests_per_batch=self.z_requests_per_batch,
             memory_budget_mib=self.z_memory_budget_mib,
+            cache_prefix=self.z_cache_prefix,
         )
 
     def solver_options(self, kind: Literal["memit", "alphaedit"]) -> SolverOptions:

@@ -10,9 +10,11 @@ import torch
 from easyedit_plugins.core import targets as targets_module
 from easyedit_plugins.core.archspec import arch_spec
 from easyedit_plugins.core.held_memory import SavedBytes, requests_within
+from easyedit_plugins.core.locate_edit import EngineOptions, SolverOptions, locate_and_edit
 from easyedit_plugins.core.requests import to_edit_requests
 from easyedit_plugins.core.suffix import split_rows
 from easyedit_plugins.core.targets import TargetOptions, compute_targets
+from easyedit_plugins.core.weights import WeightBackup, restore_weights
 from easyedit_plugins.testing import tiny_model
 
 from engine_support import SECOND, SUBJECT_FINAL
@@ -108,3 +110,27 @@ def test_saved_bytes_counts_what_autograd_keeps_but_not_parameters():
     # x (saved for the weight's gradient) and tanh's output; the weight is not counted.
     assert held.bytes == 2 * 32 * 64 * 4
     assert requests_within(100, 30) == 3 and requests_within(10, 30) == 1
+
+
+def test_boundary_edit_is_the_same_with_and_without_the_prefix_cache():
+    """BLUE end to end: both boundary layers' updates agree whichever way targets are computed."""
+    model, tok = tiny_model("gpt2", layers=5)
+    spec = arch_spec(model)
+    generator = torch.Generator().manual_seed(0)
+    moments = {}
+    for layer in (1, 3):
+        width = model.get_submodule(spec.mlp_out_name(layer)).weight.shape[0]  # GPT-2's Conv1D: (in, out)
+        basis = torch.randn(width, 3 * width, generator=generator, dtype=torch.float64)
+        moments[layer] = basis @ basis.T / (3 * width)
+    requests = to_edit_requests([SUBJECT_FINAL, LONG_TARGET])
+    updates = []
+    for cache_prefix in (True, False):
+        options = EngineOptions((1, 2, 3), "boundary", TargetOptions(loss_layer=4, steps=6, cache_prefix=cache_prefix),
+                                SolverOptions("memit", mom2_update_weight=0.5))
+        backup = WeightBackup(model)
+        locate_and_edit(model, tok, spec, requests, TEMPLATES, options, moments.__getitem__, backup)
+        updates.append({name: model.get_parameter(name).detach() - original for name, original in backup.originals.items()})
+        restore_weights(model, backup.originals)
+    assert updates[0].keys() == updates[1].keys() and len(updates[0]) == 2
+    for name in updates[0]:
+        assert torch.allclose(updates[0][name], updates[1][name], rtol=1e-3, atol=1e-4), name
