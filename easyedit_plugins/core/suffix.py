@@ -71,6 +71,17 @@ class SplitRows:
                 layer.keys, layer.values = keys, values
 
 
+def prefix_cache_supported() -> bool:
+    """Whether the installed transformers keeps a cache's keys and values per layer object
+    (``DynamicCache().layers``, transformers 5), which :meth:`SplitRows.rewind` restores.
+
+    Older releases (the 4.x line that EasyEdit's 2023 release needs) store them differently and
+    pass caches to some architectures as tuples; there every position is recomputed, as EasyEdit
+    does, with the same results.
+    """
+    return hasattr(DynamicCache(), "layers")
+
+
 def split_rows(
     model: torch.nn.Module,
     sequences: Sequence[Sequence[int]],

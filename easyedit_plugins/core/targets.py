@@ -37,7 +37,7 @@ from .hooks import edit_outputs, forward_until
 from .prefix import replay_prefix
 from .positions import continuation_ids, input_device, pad_id, subject_last_index, token_ids
 from .requests import EditRequest
-from .suffix import split_rows
+from .suffix import prefix_cache_supported, split_rows
 
 logger = logging.getLogger(__name__)
 _MIB = 1024 * 1024
@@ -178,7 +178,8 @@ def _compute_batch(
     # A rewrite row is read up to its end, a KL row only at the subject. The prefix is worth
     # caching when steps run layers (above ``layer``); at the loss layer itself none runs.
     ends = [p + 1 if kl else len(s) for s, p, kl in zip(rows.sequences, rows.subject_position, rows.is_kl)]
-    starts = rows.subject_position if options.cache_prefix and layer < loss_layer else [0] * n_rows
+    cached = options.cache_prefix and layer < loss_layer and prefix_cache_supported()
+    starts = rows.subject_position if cached else [0] * n_rows
     split = split_rows(model, rows.sequences, starts, ends, pad_id(tok), input_device(model))
 
     edit_module = spec.layer_name(layer)
