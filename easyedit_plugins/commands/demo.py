@@ -10,8 +10,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..demo import format_table, run_demo
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=Path("easyedit-plugins-demo"), help="report folder (default: %(default)s)")
@@ -23,6 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..demo import format_table, run_demo
+
     result = run_demo(args.out, args.preset, args.arch, args.facts, use_easyedit=not args.no_easyedit)
     print(f"Edited through {result.editor}.\n")
     print(format_table(result.rows))

@@ -11,25 +11,28 @@ import dataclasses
 import datetime
 import json
 from pathlib import Path
-from typing import Any, get_args
+from typing import TYPE_CHECKING, Any
 
-import torch
 import yaml
 
-from ..core.files import write_text_atomically
-from ..core.fingerprint import model_fingerprint
-from ..host import get_registry
-from ..selectors.lga.hparams import LGAHyperParams, OriginalAnswer, RankBy, ScoredWeights, SelectionRule
-from ..selectors.lga.proxy import load_proxy_requests
-from ..selectors.lga.record import save_selection
-from ..selectors.lga.search import EditTarget, LGAReport, run_lga
-from ..runners.model_loading import load_pretrained
+from .devices import resolve_device
+
+if TYPE_CHECKING:
+    from ..selectors.lga.hparams import LGAHyperParams
+    from ..selectors.lga.search import LGAReport
 
 #: Method fields that say "choose the layers at edit time"; a written file has chosen them.
 SELECTION_FIELDS = ("layer_selection", "layer_selection_config")
 
 #: Scores per line in the header comments.
 SCORES_PER_LINE = 6
+
+#: The values of LGA's ``SelectionRule``, ``RankBy``, ``ScoredWeights`` and ``OriginalAnswer``,
+#: written out so that ``--help`` needs no torch (tests/cli/test_cli_constants.py checks them).
+SELECTION_RULES = ("top1", "topk", "window")
+RANK_BY = ("signed", "negated", "absolute")
+SCORED_WEIGHTS = ("mlp_out", "mlp_all")
+ORIGINAL_ANSWERS = ("ground_truth", "prediction")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,17 +45,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--base-hparams", type=Path,
                         help="the method's hyperparameter file to start from (default: the method's defaults)")
     parser.add_argument("--config", type=Path, help="an LGA YAML file with the search settings; flags override it")
-    parser.add_argument("--selection", choices=get_args(SelectionRule), help="rule for a flat layer list (default top1)")
+    parser.add_argument("--selection", choices=SELECTION_RULES, help="rule for a flat layer list (default top1)")
     parser.add_argument("--num-layers", type=int, help="layers for topk/window (default: as many as the method lists)")
-    parser.add_argument("--group-selection", choices=get_args(SelectionRule),
+    parser.add_argument("--group-selection", choices=SELECTION_RULES,
                         help="rule for each stage of a staged method such as DMLE (default window)")
     parser.add_argument("--tukey-k", type=float, help="Tukey fence factor k (default 1)")
     parser.add_argument("--no-tukey", action="store_true", help="rank every layer, no Tukey filtering")
-    parser.add_argument("--rank-by", choices=get_args(RankBy), help="rank layers by the signed score (default), "
+    parser.add_argument("--rank-by", choices=RANK_BY, help="rank layers by the signed score (default), "
                                                                     "its negation or its magnitude")
-    parser.add_argument("--weights", choices=get_args(ScoredWeights),
+    parser.add_argument("--weights", choices=SCORED_WEIGHTS,
                         help="mlp_out: the MLP output projection (default); mlp_all: every MLP weight matrix")
-    parser.add_argument("--original-answer", choices=get_args(OriginalAnswer),
+    parser.add_argument("--original-answer", choices=ORIGINAL_ANSWERS,
                         help="the dataset's ground truth (default) or the model's greedy prediction")
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--proxy-size", type=int, help="score a seeded sample of this many requests")
@@ -60,13 +63,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, help="seed of the proxy sample (default 0)")
     parser.add_argument("--batch-size", type=int, help="proxy requests per forward/backward pass (default 8)")
     parser.add_argument("--plot", type=Path, help="also draw the scores, fences and chosen layers into this PNG")
-    parser.add_argument("--device", default="cpu", help="where to run the search: cpu, cuda, cuda:1 or an index")
+    parser.add_argument("--device", default="cpu", help="where to run the search: cpu, cuda, cuda:N, a GPU index or auto")
     parser.add_argument("--fp16", action="store_true", help="load the model in float16")
     parser.add_argument("--model-parallel", action="store_true", help="spread the model over the GPUs (device_map=auto)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
 def _settings(args: argparse.Namespace) -> LGAHyperParams:
+    from ..selectors.lga.hparams import LGAHyperParams
+
     config = LGAHyperParams.from_hparams(args.config) if args.config else LGAHyperParams()
     overrides: dict[str, Any] = {
         "proxy_data": args.data, "selection": args.selection, "num_layers": args.num_layers,
@@ -163,20 +168,27 @@ def _header(report: LGAReport, args: argparse.Namespace, fingerprint: str) -> st
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        method = get_registry().method(args.method)
-        settings = _settings(args)
-        base = _base_mapping(args, method.hparams_class)
-        target = EditTarget.of(base)
-        proxy = load_proxy_requests(args.data, staged=bool(target.stages))
-        model, tok = load_pretrained(args.model, dtype=torch.float16 if args.fp16 else torch.float32,
-                                     device=args.device, model_parallel=args.model_parallel)
-        report = run_lga(model, tok, proxy, settings, target, proxy_source=args.data, progress=not args.no_progress)
-        mapping = _with_layers(base, report, args, method.name, method.hparams_class)
-        method.hparams_class.from_dict(mapping, source=str(args.out))
-    except (KeyError, ValueError, OSError) as error:  # bad names, settings, data or model files
-        print(f"error: {error.args[0] if isinstance(error, KeyError) else error}")
-        return 1
+    import torch
+
+    from ..core.files import write_text_atomically
+    from ..core.fingerprint import model_fingerprint
+    from ..host import get_registry
+    from ..runners.model_loading import load_pretrained
+    from ..selectors.lga.proxy import load_proxy_requests
+    from ..selectors.lga.record import save_selection
+    from ..selectors.lga.search import EditTarget, run_lga
+
+    args.device = device = resolve_device(args.device)  # the written file names the resolved device
+    method = get_registry().method(args.method)
+    settings = _settings(args)
+    base = _base_mapping(args, method.hparams_class)
+    target = EditTarget.of(base)
+    proxy = load_proxy_requests(args.data, staged=bool(target.stages))
+    model, tok = load_pretrained(args.model, dtype=torch.float16 if args.fp16 else torch.float32,
+                                 device=device, model_parallel=args.model_parallel)
+    report = run_lga(model, tok, proxy, settings, target, proxy_source=args.data, progress=not args.no_progress)
+    mapping = _with_layers(base, report, args, method.name, method.hparams_class)
+    method.hparams_class.from_dict(mapping, source=str(args.out))
     fingerprint = model_fingerprint(model)
     plain = json.loads(json.dumps(mapping))  # tuples become lists, which YAML writes plainly
     body = yaml.safe_dump(plain, sort_keys=False, default_flow_style=None, allow_unicode=True)
@@ -187,10 +199,6 @@ def run(args: argparse.Namespace) -> int:
     if args.plot:
         from ..selectors.lga.plot import plot_scores
 
-        try:
-            path = plot_scores(report, args.plot, title=f"LGA on {Path(args.model).name}: {report.scores.count()} proxy requests")
-        except ImportError as error:
-            print(f"error: {error}")
-            return 1
-        print(f"plot: {path}")
+        title = f"LGA on {Path(args.model).name}: {report.scores.count()} proxy requests"
+        print(f"plot: {plot_scores(report, args.plot, title=title)}")
     return 0

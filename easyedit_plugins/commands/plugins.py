@@ -6,9 +6,6 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..host import get_registry, install
-from ..easyedit_bridge import easyedit_installed, loaded_generation
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -29,6 +26,9 @@ def _rows(registry) -> list[dict[str, str]]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..easyedit_bridge import easyedit_installed, loaded_generation
+    from ..host import get_registry, install
+
     registry = get_registry()
     installed = install() if easyedit_installed() else []
     rows = _rows(registry)

@@ -14,17 +14,13 @@ from typing import Any
 
 import yaml
 
-from ..evaluation import AUTO_JUDGE
-from ..hparams import HyperParamsError
-from ..runners import (
-    EvaluationSettings,
-    ManifestMismatch,
-    ModelLoadError,
-    RuleSelectionError,
-    UnknownMethodError,
-    run_ruleedit,
-)
-from ..runners.summary import summary_markdown
+
+def _yaml_value(text: str, item: str) -> Any:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise argparse.ArgumentTypeError(f"--method-kwargs {item!r} is not valid YAML: {problem}") from error
 
 
 def parse_method_kwargs(items: list[str]) -> dict[str, Any]:
@@ -33,7 +29,7 @@ def parse_method_kwargs(items: list[str]) -> dict[str, Any]:
     kwargs: dict[str, Any] = {}
     for item in items:
         if item.lstrip().startswith("{"):
-            value = yaml.safe_load(item)
+            value = _yaml_value(item, item)
             if not isinstance(value, dict):
                 raise argparse.ArgumentTypeError(f"--method-kwargs {item!r} is not a mapping")
             kwargs.update(value)
@@ -41,7 +37,7 @@ def parse_method_kwargs(items: list[str]) -> dict[str, Any]:
         key, sep, text = item.partition("=")
         if not sep or not key.strip():
             raise argparse.ArgumentTypeError(f"--method-kwargs expects KEY=VALUE or a mapping, got {item!r}")
-        kwargs[key.strip()] = yaml.safe_load(text)
+        kwargs[key.strip()] = _yaml_value(text, item)
     return kwargs
 
 
@@ -59,7 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="override hyperparameters: KEY=VALUE items (values read as YAML) or one JSON mapping")
     parser.add_argument("--limit", type=int, help="only the first N selected rules")
     parser.add_argument("--rules", nargs="+", metavar="ID", help="only these rule ids (space or comma separated)")
-    parser.add_argument("--judge", default=AUTO_JUDGE,
+    parser.add_argument("--judge", default="auto",
                         help="judge of every answer: auto (default), exact, numeric, symbolic, squad_exact, or any judge a plugin registers (see `easyedit-plugins plugins`)")
     parser.add_argument("--no-pre", action="store_true", help="skip the evaluation of the unedited model")
     parser.add_argument("--eval-batch-size", type=int, default=8, help="prompts per generation batch (default 8)")
@@ -70,21 +66,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        method_kwargs = parse_method_kwargs(args.method_kwargs)
-        report = run_ruleedit(
-            args.hparams, args.data, args.out,
-            method_kwargs=method_kwargs,
-            rule_ids=_rule_ids(args.rules),
-            limit=args.limit,
-            settings=EvaluationSettings(judge=args.judge, pre=not args.no_pre, batch_size=args.eval_batch_size),
-            show_progress=not args.no_progress,
-            restart=args.restart,
-        )
-    except (argparse.ArgumentTypeError, HyperParamsError, ManifestMismatch, ModelLoadError, RuleSelectionError,
-            UnknownMethodError, ValueError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    from ..runners import EvaluationSettings, run_ruleedit
+    from ..runners.summary import summary_markdown
+
+    report = run_ruleedit(
+        args.hparams, args.data, args.out,
+        method_kwargs=parse_method_kwargs(args.method_kwargs),
+        rule_ids=_rule_ids(args.rules),
+        limit=args.limit,
+        settings=EvaluationSettings(judge=args.judge, pre=not args.no_pre, batch_size=args.eval_batch_size),
+        show_progress=not args.no_progress,
+        restart=args.restart,
+    )
     print(summary_markdown(report.summary))
     print(f"results: {report.out_dir}")
     for rule_id, message in report.failed.items():

@@ -6,21 +6,18 @@ model and tokenizer load from a local folder or the Hugging Face cache."""
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-import torch
-
-from ..core.archspec import arch_spec, num_layers
-from ..core.corpus import open_corpus
-from ..core.covariance import build_statistics
-from ..core.fingerprint import model_fingerprint
-from ..core.stats import DEFAULT_MAX_LENGTH
-from ..core.stats_store import STORAGE_DTYPES, StatisticsSpec, find_own
-from ..runners.model_loading import load_pretrained
+from .devices import AUTO, resolve_device
+from .failures import CommandError
 
 #: EasyEdit's default ``stats_dir`` (``STATS_DIR`` in ``easyeditor.util.globals``).
 DEFAULT_STATS_DIR = "./data/stats"
+
+#: ``core.stats.DEFAULT_MAX_LENGTH`` and ``core.stats_store.STORAGE_DTYPES``, repeated here so
+#: that ``--help`` needs no torch (tests/cli/test_cli_constants.py checks that they agree).
+DEFAULT_MAX_LENGTH = 256
+STORAGE_DTYPES = ("float16", "float32", "float64")
 
 
 def _samples(value: str) -> int | None:
@@ -49,7 +46,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="accumulation and storage dtype (EasyEdit's mom2_dtype)")
     parser.add_argument("--torch-dtype", choices=("float32", "float16", "bfloat16"), default="float32",
                         help="dtype to load the model in; use the one the editing run loads it in")
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--device", default=AUTO,
+                        help="cpu, cuda, cuda:N or a GPU index (default: auto, the first GPU if there is one)")
     parser.add_argument("--split", choices=("line", "paragraph", "document"),
                         help="how text files become samples (default: lines of a file, whole files of a folder)")
     parser.add_argument("--text-field", default="text", help="field holding the text in JSONL / datasets corpora")
@@ -58,6 +56,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from ..core.archspec import arch_spec, num_layers
+    from ..core.corpus import open_corpus
+    from ..core.covariance import build_statistics
+    from ..core.fingerprint import model_fingerprint
+    from ..core.stats_store import StatisticsSpec, find_own
+    from ..runners.model_loading import load_pretrained
+
+    device = resolve_device(args.device)
     corpus = open_corpus(args.corpus, split=args.split, text_field=args.text_field)
     spec = StatisticsSpec(
         corpus_name=args.corpus_name or corpus.path.stem,
@@ -65,14 +73,13 @@ def run(args: argparse.Namespace) -> int:
         dtype=args.dtype,
         max_length=args.max_length,
     )
-    model, tokenizer = load_pretrained(args.model, dtype=getattr(torch, args.torch_dtype), device=args.device)
+    model, tokenizer = load_pretrained(args.model, dtype=getattr(torch, args.torch_dtype), device=device)
     if args.layers is not None:
         architecture = arch_spec(model)
         total = num_layers(model, architecture)
         out_of_range = [layer for layer in args.layers if not 0 <= layer < total]
         if out_of_range:
-            print(f"error: layer(s) {out_of_range} out of range; the model has {total} layers", file=sys.stderr)
-            return 2
+            raise CommandError(f"layer(s) {out_of_range} out of range; the model has {total} layers")
         modules = [architecture.mlp_out_name(layer) for layer in args.layers]
     else:
         modules = list(args.modules)

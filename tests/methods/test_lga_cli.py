@@ -74,5 +74,5 @@ def test_dmle_file_gets_one_window_per_stage_from_its_base_file(tmp_path, model_
 def test_unknown_method_is_an_error_that_names_it(tmp_path, model_dir, proxy, capsys):
     code = main(["lga", "--model", str(model_dir), "--data", str(proxy), "--method", "NOPE",
                  "--out", str(tmp_path / "x.yaml")])
-    assert code == 1 and "no editing method 'NOPE'" in capsys.readouterr().out
+    assert code == 2 and "error: no editing method 'NOPE'" in capsys.readouterr().err
     assert not (tmp_path / "x.yaml").exists()

@@ -392,8 +392,8 @@ def test_world_command_prints_the_cache_path_and_refuses_to_train_when_told(monk
     monkeypatch.setenv(CACHE_ENVIRONMENT_VARIABLE, str(tmp_path))
     assert main(["world", "--preset", "full", "--arch", "llama", "--path"]) == 0
     assert capsys.readouterr().out.strip() == str(world_model_path("full", "llama"))
-    assert main(["world", "--no-train"]) == 1
-    assert "no trained test world model" in capsys.readouterr().out
+    assert main(["world", "--no-train"]) == 2
+    assert "no trained test world model" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exit_:
         main(["world", "--help"])
     assert exit_.value.code == 0 and "--preset" in capsys.readouterr().out
