@@ -28,7 +28,7 @@ from .commands.failures import expected_failures, report
 from .progress import set_progress
 from .threads import ThreadChoice, choose_threads, torch_threads
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("easyedit_plugins.cli")  # the same name when run with -m
 
 #: command name -> (module under easyedit_plugins.commands, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {

@@ -1,0 +1,77 @@
+"""Writing a benchmark's result file under ``benchmarks/results/``: when, where, how, what.
+
+Every number the README quotes comes from one of these files, so each records the date, the
+machine (CPU, usable cores, load average, versions), the exact command that wrote it and the raw
+measurements as JSON. Nothing here imports torch: versions come from the installed metadata.
+"""
+
+from __future__ import annotations
+
+import datetime
+import importlib.metadata
+import json
+import os
+import platform
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+#: Where result files go.
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+def _version(package: str) -> str | None:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def machine() -> dict[str, Any]:
+    """CPU model, cores this process may use, load average and package versions."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores = os.cpu_count() or 1
+    try:
+        load = list(os.getloadavg())
+    except (AttributeError, OSError):
+        load = None
+    return {"cpu": cpu, "cores": cores, "load_average": load, "python": platform.python_version(),
+            "platform": platform.platform(), "torch": _version("torch"), "transformers": _version("transformers")}
+
+
+def command_line() -> str:
+    """The command that ran this script, as typed from the current folder."""
+    script = Path(sys.argv[0])
+    try:
+        script = script.resolve().relative_to(Path.cwd())
+    except ValueError:
+        pass
+    return shlex.join(["python", str(script), *sys.argv[1:]])
+
+
+def write_result(name: str, results: dict[str, Any], summary: str) -> Path:
+    """Write ``results/<name>-<date>.json`` (and ``.md`` with ``summary``); return the JSON path."""
+    today = datetime.date.today().isoformat()
+    record = {"benchmark": name, "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+              "machine": machine(), "command": command_line(), "summary": summary, "results": results}
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"{name}-{today}.json"
+    path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    lines = [f"# {name}, {today}", "", summary, "", f"* Command: `{record['command']}`",
+             f"* Machine: {record['machine']['cpu']}, {record['machine']['cores']} usable core(s), load average "
+             f"{record['machine']['load_average']}, Python {record['machine']['python']}, torch "
+             f"{record['machine']['torch']}, transformers {record['machine']['transformers']}",
+             f"* Raw measurements: [`{path.name}`]({path.name})", ""]
+    path.with_suffix(".md").write_text("\n".join(lines), encoding="utf-8")
+    return path

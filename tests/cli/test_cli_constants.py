@@ -1,0 +1,29 @@
+"""The values the commands write out for a torch-free ``--help`` agree with the package's own."""
+
+from __future__ import annotations
+
+from typing import get_args
+
+from easyedit_plugins.commands import lga, stats, world
+from easyedit_plugins.core import stats as core_stats
+from easyedit_plugins.core import stats_store
+from easyedit_plugins.methods.lga import hparams as lga_hparams
+from easyedit_plugins.testing.world import PRESETS
+from easyedit_plugins.testing.world_train import WORLD_ARCHES
+
+
+def test_world_choices_are_the_presets_and_architectures():
+    assert set(world.PRESET_HELP) == set(PRESETS)
+    assert tuple(world.ARCHES) == tuple(WORLD_ARCHES)
+
+
+def test_lga_choices_are_the_hparams_literals():
+    assert lga.SELECTION_RULES == get_args(lga_hparams.SelectionRule)
+    assert lga.RANK_BY == get_args(lga_hparams.RankBy)
+    assert lga.SCORED_WEIGHTS == get_args(lga_hparams.ScoredWeights)
+    assert lga.ORIGINAL_ANSWERS == get_args(lga_hparams.OriginalAnswer)
+
+
+def test_stats_defaults_are_the_engines():
+    assert stats.DEFAULT_MAX_LENGTH == core_stats.DEFAULT_MAX_LENGTH
+    assert tuple(stats.STORAGE_DTYPES) == tuple(stats_store.STORAGE_DTYPES)
