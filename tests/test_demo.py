@@ -32,10 +32,33 @@ def test_every_method_edits_and_the_report_is_written(demo):
 def test_fact_edits_take_and_leave_other_facts_alone(demo):
     _, result = demo
     blue = [row for row in result.rows if row.method == "BLUE (MEMIT)"]
-    assert fmean(row.efficacy for row in blue) == 1.0
+    assert fmean(row.efficacy_exact for row in blue) == 1.0
     assert all(row.new_answer.startswith(row.target) for row in blue)
     assert fmean(row.locality for row in blue) >= 0.8
-    assert fmean(row.generalisation for row in blue) >= 0.5
+    assert fmean(row.generalisation_exact for row in blue) >= 0.5
+
+
+def test_blue_gets_three_critical_layers_and_the_report_says_what_each_method_wrote(demo):
+    out, result = demo
+    text = (out / "report.md").read_text(encoding="utf-8")
+    assert "critical layers [0, 1, 2]" in text
+    assert set(result.written) == {"BLUE (MEMIT)", "BLUE (AlphaEdit)", "BLUE + LGA layers", "PAC", "DMLE"}
+    for method, written in result.written.items():
+        assert f"**{method}**" in text and written in text
+    assert "layer 1" not in result.written["BLUE (MEMIT)"] and "1," not in result.written["BLUE (MEMIT)"]
+    assert result.written["DMLE"] == "layers [0, 2] (mlp.c_proj)"
+
+
+def test_exact_match_and_token_accuracy_have_their_own_names(demo):
+    out, result = demo
+    table = format_table(result.rows)
+    assert "efficacy (exact match)" in table.splitlines()[0] and "(token acc.)" in table
+    text = (out / "report.md").read_text(encoding="utf-8")
+    assert "| efficacy (exact match) |" in text and "| efficacy (token acc.) |" in text
+    assert "| efficacy |" not in text
+    # a partly right formula: token accuracy above 0, exact match 0
+    formula = next(row for row in result.rows if row.method == "DMLE" and "formula" in row.prompt)
+    assert formula.efficacy_exact in (0.0, 1.0) and 0.0 <= formula.efficacy_tokens <= 1.0
 
 
 def test_table_lists_old_and_new_answers(demo):

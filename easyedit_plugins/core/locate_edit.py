@@ -20,6 +20,7 @@ from typing import Any, Callable, Literal, Sequence
 
 import torch
 
+from ..progress import progress_bar
 from .archspec import ArchSpec
 from .context import Templates
 from .model_state import ModelEditState
@@ -137,7 +138,9 @@ def locate_and_edit(
     if options.schedule == "distributed":
         shared_targets = compute_targets(model, tok, spec, requests, last, templates, options.targets)
 
-    for position, layer in enumerate(layers):
+    bar = progress_bar(layers, desc=f"{options.solver.kind} {options.schedule} edit", unit="layer", leave=False)
+    for position, layer in enumerate(bar):
+        bar.set_postfix_str(f"layer {layer}: target and update")
         if options.schedule == "distributed":
             assert shared_targets is not None
             target = shared_targets
@@ -163,7 +166,8 @@ def locate_and_edit(
                 target_steps=list(target.steps_taken),
             )
         )
-        logger.debug("layer %d: |residual| %.4g, |update| %.4g", layer, reports[-1].residual_norm, reports[-1].update_norm)
+        logger.info("layer %d written: target in %s step(s), |residual| %.4g, |update| %.4g", layer,
+                    "/".join(map(str, target.steps_taken)) or "0", reports[-1].residual_norm, reports[-1].update_norm)
 
     if state is not None and options.solver.kind == "alphaedit":
         for layer, keys in used_keys.items():

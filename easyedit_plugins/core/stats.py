@@ -19,8 +19,8 @@ from typing import Any, Iterable, Iterator, Sequence
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
+from ..progress import progress_bar
 from .hooks import forward_until, observe_inputs
 
 log = logging.getLogger(__name__)
@@ -146,7 +146,7 @@ def collect_second_moments(
 
     samples = texts if n_samples is None else islice(texts, n_samples)
     device = _input_device(model)
-    bar = tqdm(total=n_samples, unit="sample", desc="second moments", disable=not progress)
+    bar = progress_bar(total=n_samples, unit="sample", desc="second moments", disable=not progress)
     was_training = model.training
     model.eval()
     try:

@@ -13,6 +13,7 @@ unedited model.
 from __future__ import annotations
 
 import logging
+import re
 from contextlib import contextmanager, nullcontext
 from typing import Any, Iterator
 
@@ -27,14 +28,45 @@ from .scenario import DemoEdit
 logger = logging.getLogger(__name__)
 
 
+#: ``transformer.h.2.mlp.c_proj.weight`` -> layer 2, module ``mlp.c_proj``.
+_LAYER_PARAMETER = re.compile(r"\.(\d+)\.(.+)\.(?:weight|bias)$")
+
+
 @contextmanager
-def restored_afterwards(model: torch.nn.Module) -> Iterator[None]:
-    """Snapshot every parameter; put them back when the block ends (the demo's models are small)."""
+def restored_afterwards(model: torch.nn.Module) -> Iterator[dict[str, torch.Tensor]]:
+    """Snapshot every parameter; put them back when the block ends (the demo's models are small).
+
+    Yields the snapshot, so that :func:`written_layers` can say what the block changed.
+    """
     snapshot = {name: value.detach().clone() for name, value in model.state_dict().items()}
     try:
-        yield
+        yield snapshot
     finally:
         model.load_state_dict(snapshot)
+
+
+def written_layers(model: torch.nn.Module, snapshot: dict[str, torch.Tensor]) -> dict[int, list[str]]:
+    """The layers whose weights differ from ``snapshot``, each with the modules that changed.
+
+    Read from the weights themselves, not from the method's settings: it is what the edit
+    actually wrote (BLUE: the first and last critical layer; LGA: the layers it chose).
+    """
+    written: dict[int, set[str]] = {}
+    for name, value in model.state_dict().items():
+        match = _LAYER_PARAMETER.search(name)
+        if match and not torch.equal(value, snapshot[name]):
+            written.setdefault(int(match.group(1)), set()).add(match.group(2))
+    return {layer: sorted(modules) for layer, modules in sorted(written.items())}
+
+
+def describe_written(written: dict[int, list[str]]) -> str:
+    """``layers [0, 2] (mlp.c_proj)``, or each layer's modules where they differ."""
+    if not written:
+        return "no layer"
+    modules = {tuple(names) for names in written.values()}
+    if len(modules) == 1:
+        return f"layers {list(written)} ({', '.join(next(iter(modules)))})"
+    return "; ".join(f"layer {layer} ({', '.join(names)})" for layer, names in written.items())
 
 
 def editor_label(handle: EasyEditHandle | None) -> str:

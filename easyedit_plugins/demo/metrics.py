@@ -1,9 +1,15 @@
-"""The numbers in the demo's table, in EasyEdit's own definitions.
+"""The numbers in the demo's table. Two readings of "the model now gives the new answer" exist,
+and each has its own name wherever it is printed or written:
 
-* efficacy: teacher-forced token accuracy of ``target_new`` after the edit prompt;
-* generalisation: the same after the rephrased prompt;
-* locality: the share of the neighbourhood prompts' answer tokens the model predicts exactly
-  as before the edit.
+* exact match (what the benchmarks report): greedy decoding reproduces EVERY token of
+  ``target_new``, 1 or 0 per prompt (read teacher-forced: every argmax along the answer is the
+  answer's token);
+* token accuracy (EasyEdit's ``rewrite_acc``): the share of the answer's tokens predicted
+  right, teacher-forced, so a formula left unchanged can still score 0.70.
+
+Efficacy is either after the edit prompt, generalisation after the rephrased prompt; locality
+is the share of the neighbourhood prompts' answer tokens the model predicts exactly as before
+the edit (token agreement, EasyEdit's definition).
 
 The old and new answers are greedy generations of the target's length, so a reader sees what
 the model says, not only a score.
@@ -15,7 +21,7 @@ from dataclasses import dataclass
 from statistics import fmean
 from typing import Any
 
-from ..evaluation import greedy_generate, prediction_agreement, target_token_predictions, token_accuracy
+from ..evaluation import TargetTokens, greedy_generate, prediction_agreement, target_token_predictions
 from ..evaluation.generation import generation_budget
 from ..evaluation.pairs import paired
 
@@ -37,8 +43,10 @@ class Row:
     target: str
     old_answer: str
     new_answer: str
-    efficacy: float
-    generalisation: float | None
+    efficacy_exact: float
+    efficacy_tokens: float
+    generalisation_exact: float | None
+    generalisation_tokens: float | None
     locality: float | None
 
 
@@ -71,18 +79,24 @@ def measure_before(model: Any, tok: Any, requests: list[dict[str, Any]]) -> Befo
     return Before(_answers(model, tok, requests), locality)
 
 
+def _exact(tokens: TargetTokens) -> float:
+    return float(tokens.predicted == tokens.expected)
+
+
 def measure_after(method: str, model: Any, tok: Any, requests: list[dict[str, Any]], before: Before) -> list[Row]:
     after_answers = _answers(model, tok, requests)
-    efficacy = token_accuracy(model, tok, [r["prompt"] for r in requests], [r["target_new"] for r in requests])
+    efficacy = target_token_predictions(model, tok, [r["prompt"] for r in requests], [r["target_new"] for r in requests])
     rows = []
     for index, request in enumerate(requests):
         rephrase = request.get("rephrase_prompt")
-        generalisation = token_accuracy(model, tok, [rephrase], [request["target_new"]])[0] if rephrase else None
+        general = target_token_predictions(model, tok, [rephrase], [request["target_new"]])[0] if rephrase else None
         prompts, answers = _locality_pairs(request, index)
         locality = None
         if prompts:
             now = [p.predicted for p in target_token_predictions(model, tok, prompts, answers)]
             locality = fmean(prediction_agreement(b, a) for b, a in zip(before.locality[index], now))
         rows.append(Row(method, request["prompt"], request["target_new"], before.answers[index], after_answers[index],
-                        efficacy[index], generalisation, locality))
+                        _exact(efficacy[index]), efficacy[index].accuracy,
+                        None if general is None else _exact(general), None if general is None else general.accuracy,
+                        locality))
     return rows

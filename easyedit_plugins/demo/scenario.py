@@ -43,13 +43,16 @@ class DemoEdit:
 
 
 def fact_layers(num_layers: int) -> list[int]:
-    """The critical layers the demo gives the locate-then-edit methods.
+    """The critical layers the demo gives the locate-then-edit methods: at least three.
 
-    The lower half of the network: the world model resolves a fact at the subject (which ends
-    every prompt), and its first layers are where that happens (measured with
-    ``benchmarks/bench_world_editability.py``).
+    The lower layers: the world model resolves a fact at the subject (which ends every prompt),
+    and its first layers are where that happens (measured with
+    ``benchmarks/bench_world_editability.py``). At least three, so that BLUE visibly skips the
+    middle of its range (it writes the first and the last): ``[0, 1, 2]`` on the ``test``
+    world's 4 layers, ``[0, 1, 2, 3]`` on the ``full`` world's 6; never the last layer, where
+    the target's loss is read.
     """
-    return list(range(0, max(2, num_layers // 2)))
+    return list(range(0, min(num_layers - 1, max(3, num_layers // 2 + 1))))
 
 
 def _locate_edit_settings(world: WorldModel, stats_dir: Path, corpus: Path) -> dict[str, Any]:
@@ -80,7 +83,8 @@ def build_scenario(world: WorldModel, workdir: Path, facts: int = 3, with_lga: b
     fact_requests = world.fact_requests(facts, seed=0)
     edits = [
         DemoEdit("BLUE (MEMIT)", BLUEHyperParams(layers=layers, base_method="MEMIT", **common), "facts", fact_requests,
-                 f"boundary layers {layers[0]} and {layers[-1]} of critical layers {layers}"),
+                 f"critical layers {layers}: BLUE writes at most the boundary layers {layers[0]} and {layers[-1]} "
+                 f"(a boundary layer whose target the earlier update already reached gets no update)"),
         DemoEdit("BLUE (AlphaEdit)", BLUEHyperParams(layers=layers, base_method="AlphaEdit", L2=1.0,
                                                       nullspace_threshold=None, nullspace_relative_threshold=1e-2, **common),
                  "facts", fact_requests, "null space: eigenvalues below 1% of the largest"),

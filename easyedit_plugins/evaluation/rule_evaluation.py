@@ -32,8 +32,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from tqdm.auto import tqdm
-
+from ..progress import progress_bar
 from .generation import BUDGET_FACTOR, generation_budget, greedy_generate
 from .judges import AUTO_JUDGE, JudgeFunction, auto_kind, verdict
 from .pairs import paired, request_name
@@ -126,7 +125,7 @@ def evaluate_requests(
     factors = [LOCALITY_BUDGET_FACTOR if item.metric in LOCALITY_METRICS else BUDGET_FACTOR for item in items]
     budgets = [generation_budget(tok, item.target, factor) for item, factor in zip(items, factors)]
     generations: list[str] = []
-    with tqdm(total=len(items), desc="Generating", unit="prompt", disable=not show_progress) as progress:
+    with progress_bar(total=len(items), desc="Generating", unit="prompt", disable=not show_progress) as progress:
         for start in range(0, len(items), batch_size):
             stop = start + batch_size
             generations += greedy_generate(

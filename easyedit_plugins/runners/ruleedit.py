@@ -25,11 +25,11 @@ from statistics import fmean
 from typing import Any, Callable, Iterable
 
 import torch
-from tqdm.auto import tqdm
 
 from ..core.fingerprint import model_fingerprint
 from ..core.output_lock import holds_output_lock
 from ..data import Rule, RuleEditBenchmark, load_ruleedit
+from ..progress import progress_bar
 from .manifest import build_manifest, check_manifest, model_label
 from .methods import EditMethod, load_method_hparams, resolve_method
 from .model_loading import load_model
@@ -252,7 +252,7 @@ def run_ruleedit(
             store.write_json(store.manifest_path.name, manifest)
         else:
             check_manifest(stored, manifest, str(store.directory))
-        with tqdm(total=len(selected), initial=len(finished), desc=f"RuleEdit {method.name}", unit="rule",
+        with progress_bar(total=len(selected), initial=len(finished), desc=f"RuleEdit {method.name}", unit="rule",
                   disable=not show_progress) as progress:
             _edit_rules(session, pending, store, report, finished, progress, on_rule_done)
 

@@ -21,8 +21,9 @@ from typing import Any, Callable, Iterator, Sequence
 
 import torch
 import transformers
-from tqdm.auto import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+from ..progress import progress_bar
 
 logger = logging.getLogger(__name__)
 
@@ -320,7 +321,7 @@ def train(model: PreTrainedModel, tok: PreTrainedTokenizerBase, examples: Sequen
     model.train()
     smoothed = float("nan")
     started, cpu_started = time.perf_counter(), time.process_time()
-    with tqdm(total=spec.steps, desc="training world model", disable=not progress, unit="step") as bar:
+    with progress_bar(total=spec.steps, desc="training world model", disable=not progress, unit="step") as bar:
         for step in range(spec.steps):
             batch = batches.next()
             if bottleneck is not None:

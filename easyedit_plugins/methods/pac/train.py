@@ -28,8 +28,8 @@ from typing import Any, Iterable, Iterator, Protocol, Sequence
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
+from ...progress import progress_bar
 from .adam import AdamSettings
 from .exact import ExactPathOptimizer
 from .hparams import PACHyperParams
@@ -155,7 +155,7 @@ def train_pac(
         def batches(order: Iterable[int]) -> Iterator[MiniBatch]:
             return _mini_batches(items, contrast, order, hparams.mini_batch_size, pad_id, device)
 
-        for epoch in tqdm(range(hparams.num_epochs), desc="PAC", unit="epoch", leave=False):
+        for epoch in progress_bar(range(hparams.num_epochs), desc="PAC", unit="epoch", leave=False):
             if epoch % hparams.trace_interval == 0:
                 selection = trace_paths(
                     model, projections, batches(range(len(items))), hparams.n_critical, hparams.n_negative

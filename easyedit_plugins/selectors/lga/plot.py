@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from ...plotting import matplotlib_parts
 from .choose import LayerChoice
-from .search import LGAReport
+from .search import FLAT, LGAReport
+from .tukey import TukeyFences
 
 CHOSEN, KEPT, DROPPED, FENCE, BEST = "#d95f02", "#1b9e77", "#bdbdbd", "#7570b3", "#e7298a"
 
@@ -72,15 +73,38 @@ def _panel(axes: Any, mpl: Any, name: str, scores: Sequence[float], choice: Laye
 
 def plot_scores(report: LGAReport, path: str | Path, title: str | None = None) -> Path:
     """Draw ``report``'s scores into the PNG ``path`` and return it."""
-    mpl = matplotlib_parts("plotting LGA scores")
-    names = list(report.choices)
-    width = max(6.0, 0.4 * report.scores.num_layers + 2.0) + 2.6  # bars + the legend on the right
-    figure = mpl.Figure(figsize=(width, 3.4 * len(names) + (0.4 if title else 0.0)))
-    mpl.Canvas(figure)
     rule = report.config.group_selection if report.staged else report.config.selection
-    for index, name in enumerate(names):
-        axes = figure.add_subplot(len(names), 1, index + 1)
-        _panel(axes, mpl, name, report.group_scores[name], report.choices[name], rule)
+    panels = {name: (report.group_scores[name], report.choices[name]) for name in report.choices}
+    return _draw(panels, rule, report.scores.num_layers, path, title)
+
+
+def plot_selection(selection: Mapping[str, Any], path: str | Path, title: str | None = None) -> Path:
+    """Draw a saved selection (the JSON that ``output_dir`` receives, as a mapping) into ``path``.
+
+    This is the choice an edit actually used, read back, rather than a new search that may
+    score other requests.
+    """
+    groups = selection["details"]["groups"]
+    settings = selection["details"]["settings"]
+    rule = settings["selection"] if set(groups) == {FLAT} else settings["group_selection"]
+    panels = {}
+    for name, group in groups.items():
+        fences = TukeyFences(**{key: group["fences"][key] for key in ("low", "high", "q1", "q3", "k")})
+        choice = LayerChoice(list(group["layers"]), group["best"], list(group["kept"]), fences)
+        panels[name] = (list(selection["scores"][name]), choice)
+    num_layers = max(len(scores) for scores, _ in panels.values())
+    return _draw(panels, rule, num_layers, path, title)
+
+
+def _draw(panels: Mapping[str, tuple[Sequence[float], LayerChoice]], rule: str, num_layers: int,
+          path: str | Path, title: str | None) -> Path:
+    mpl = matplotlib_parts("plotting LGA scores")
+    width = max(6.0, 0.4 * num_layers + 2.0) + 2.6  # bars + the legend on the right
+    figure = mpl.Figure(figsize=(width, 3.4 * len(panels) + (0.4 if title else 0.0)))
+    mpl.Canvas(figure)
+    for index, (name, (scores, choice)) in enumerate(panels.items()):
+        axes = figure.add_subplot(len(panels), 1, index + 1)
+        _panel(axes, mpl, name, scores, choice, rule)
     if title:
         figure.suptitle(title, fontsize=11)
     figure.tight_layout()

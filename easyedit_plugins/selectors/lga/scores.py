@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
 import torch
-from tqdm.auto import tqdm
 
+from ...progress import progress_bar
 from ...core.archspec import ArchSpec, arch_spec, num_layers
 from .answers import answer_pairs
 from .gradients import check_factorable, item_inner_products
@@ -103,7 +103,7 @@ def lga_scores(
         pairs = answer_pairs(model, tok, items, original_answer, batch_size)
         parts = []
         starts = range(0, len(pairs), batch_size)
-        for start in tqdm(starts, desc="LGA scores", unit="batch", disable=not progress):
+        for start in progress_bar(starts, desc="LGA scores", unit="batch", disable=not progress):
             parts.append(item_inner_products(pairs[start : start + batch_size], model, tok, flat))
     finally:
         model.train(was_training)
