@@ -111,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     verbose = args.verbose + getattr(args, "verbose_sub", 0)
     quiet = args.quiet or getattr(args, "quiet_sub", False)
-    threads = getattr(args, "threads_sub", None) or args.threads
+    threads = args.threads if getattr(args, "threads_sub", None) is None else args.threads_sub
     _configure_logging(verbose, quiet)
     if quiet:
         set_progress(False)
