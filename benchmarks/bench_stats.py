@@ -29,6 +29,7 @@ from easyedit_plugins.core.archspec import arch_spec
 from easyedit_plugins.core.hooks import observe_inputs
 from easyedit_plugins.core.stats import SecondMomentAccumulator, collect_second_moments, padded_batches
 from easyedit_plugins.testing import tiny_model
+from results_file import write_result
 from timing import timed
 
 WORDS = (
@@ -123,6 +124,18 @@ def main() -> None:
         print(f"ratio one pass / {label}: wall {wall['one'] / wall[key]:.2f}, cpu {cpu['one'] / cpu[key]:.2f} "
               "(target <= 0.30)")
     print(f"ratio one pass / bare forward: wall {wall['one'] / wall['bare']:.2f}, cpu {cpu['one'] / cpu['bare']:.2f}")
+    summary = (f"One pass over {n} layers took {wall['one'] / wall['full']:.2f}x the wall time of {n} full passes and "
+               f"{wall['one'] / wall['stop']:.2f}x of {n} passes that stop at their layer (CPU time "
+               f"{cpu['one'] / cpu['full']:.2f}x and {cpu['one'] / cpu['stop']:.2f}x); target <= 0.30x of {n} passes.")
+    path = write_result("stats", {
+        "model": {"arch": "gpt2", "width": args.width, "layers": args.layers}, "device": str(device),
+        "dtype": args.dtype, "torch_threads": torch.get_num_threads(), "samples": args.samples, "tokens": tokens,
+        "max_length": args.max_length, "batch_size": args.batch_size, "repeats": args.repeats,
+        "wall_seconds": wall, "cpu_seconds": cpu,
+        "ratios": {f"one/{key}": {"wall": wall["one"] / wall[key], "cpu": cpu["one"] / cpu[key]}
+                   for key in ("stop", "full", "bare")},
+    }, summary)
+    print(f"results: {path}")
 
 
 if __name__ == "__main__":

@@ -143,7 +143,8 @@ def write_markdown(report: dict[str, Any], path: Path, plot: Path | None) -> Pat
             f"{row['s_per_edit']:.3f}", f"{row['cpu_s_per_edit']:.3f}", _ratio(row["s_per_edit"], _base(report, "s")),
             f"{row['extra_peak_mib']:.1f}", _ratio(row["extra_peak_mib"], _base(report, "m")),
         ])
-    lines += _table(["method", "implementation", "edits", "efficacy", "generalisation", "locality", "s/edit",
+    lines += _table(["method", "implementation", "edits", "efficacy (exact match)", "generalisation (exact match)",
+                     "locality (exact match)", "s/edit",
                      "CPU s/edit", "time ×", "extra peak MiB", "memory ×"], rows)
     lines += [
         "",
@@ -156,7 +157,7 @@ def write_markdown(report: dict[str, Any], path: Path, plot: Path | None) -> Pat
         counts = sorted({p["edits"] for part in fact_parts.values() for p in part["curve"]})
         lines += ["", "## Over the sequence (facts)", ""]
         for metric in FACT_METRICS:
-            lines += [f"**{metric}** after N edits", ""]
+            lines += [f"**{metric} (exact match)** after N edits", ""]
             table = []
             for name, part in fact_parts.items():
                 by_count = {p["edits"]: p[metric] for p in part["curve"]}

@@ -35,6 +35,20 @@ def torch_device(device: Any) -> torch.device:
     return torch.device(device)
 
 
+def _available(device: Any) -> torch.device:
+    """``device`` as a torch device, checked before the model loads: a GPU that is not there is
+    a ModelLoadError naming it, not an error from deep inside torch after a long load."""
+    try:
+        placed = torch_device(device)
+    except RuntimeError as error:  # torch's words for an unknown device string
+        raise ModelLoadError(f"device {device!r} is not a device: {error}") from error
+    if placed.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if (placed.index or 0) >= count:
+            raise ModelLoadError(f"device {device!r} is not available: this machine has {count} CUDA GPU(s)")
+    return placed
+
+
 def load_pretrained(
     name: str, *, dtype: torch.dtype = torch.float32, device: Any = "cpu", model_parallel: bool = False,
 ) -> tuple[torch.nn.Module, Any]:
@@ -45,6 +59,7 @@ def load_pretrained(
     A tokenizer without a padding token gets its end-of-sequence token, as EasyEdit's editor
     does. Every command and runner loads models here.
     """
+    placed = None if model_parallel else _available(device)
     options: dict[str, Any] = {"local_files_only": True, _DTYPE_ARGUMENT: dtype}
     if model_parallel:
         options["device_map"] = "auto"
@@ -55,8 +70,8 @@ def load_pretrained(
         raise ModelLoadError(f"model_name {name!r} cannot be loaded from local files: {error}") from error
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
-    if not model_parallel:
-        model = model.to(torch_device(device))
+    if placed is not None:
+        model = model.to(placed)
     logger.info("loaded %s (%s) on %s", name, dtype, "several devices" if model_parallel else next(model.parameters()).device)
     return model.eval(), tok
 

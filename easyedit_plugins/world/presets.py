@@ -60,7 +60,7 @@ PRESETS: dict[str, WorldPreset] = {
             WorldSpec(subjects=500, cities=24, languages=12, professions=16, rules=16, instance_max=4),
             ModelSpec(layers=6, width=256, vocab_size=2048),
             _schedules({"gpt2": 2e-3, "llama": 1.5e-3}, steps=2000, batch_size=64, warmup_steps=100, subject_readout_layer=3),
-            "the issue's target: trained facts >= 95%, held-out pairs >= 85%, <= 10 minutes on 2 cores",
+            "made for measuring edits: trained facts >= 95%, held-out pairs >= 85%, about 10 minutes on 2 idle cores",
         ),
     )
 }

@@ -80,3 +80,14 @@ def test_verbose_adds_the_traceback(tmp_path, capsys):
     code = main(["-v", "stats", "--model", str(tmp_path), "--corpus", str(tmp_path / "none.txt"), "--layers", "0"])
     err = capsys.readouterr().err
     assert code == 2 and "Traceback" in err and err.strip().splitlines()[-1].startswith("error: ")
+
+
+def test_ruleedit_and_lga_models_refuse_a_device_that_is_not_there_before_loading():
+    """ruleedit reads the device from the hparams; the loader checks it first (a ModelLoadError,
+    which the CLI reports as one line)."""
+    from easyedit_plugins.runners.model_loading import ModelLoadError, _available
+
+    with pytest.raises(ModelLoadError, match="cuda:63"):
+        _available("cuda:63")
+    with pytest.raises(ModelLoadError, match="not a device"):
+        _available("tpu")
