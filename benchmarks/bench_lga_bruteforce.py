@@ -46,6 +46,7 @@ from easyedit_plugins.methods.blue import blue_edit
 from easyedit_plugins.selectors.lga import EditTarget, LGAHyperParams, choose_layers, run_lga
 from easyedit_plugins.world import load_world_model, world_statistics_corpus
 from easyedit_plugins.world.evaluation import greedy_hits
+from results_file import write_result
 from timing import timed
 
 METRICS = ("efficacy", "generalisation", "locality")
@@ -209,12 +210,21 @@ def main() -> None:
     for name in wall:
         print(f"  {name:<15} {wall[name]:8.2f} s / {cpu[name]:8.2f} s   "
               f"x{wall[name] / wall['lga']:.1f} / x{cpu[name] / cpu['lga']:.1f}")
+    measured = {
+        "settings": vars(args) | {"json": str(args.json)}, "layers": layers, "lga_scores": lga_scores,
+        "causal_effects": effects, "proxy_table": proxy_table.tolist(), "test_table": test_table.tolist(),
+        "choices": chosen, "oracle": oracle, "wall_seconds": wall, "cpu_seconds": cpu,
+    }
     if args.json:
-        args.json.write_text(json.dumps({
-            "settings": vars(args) | {"json": str(args.json)}, "layers": layers, "lga_scores": lga_scores,
-            "causal_effects": effects, "proxy_table": proxy_table.tolist(), "test_table": test_table.tolist(),
-            "choices": chosen, "oracle": oracle, "wall_seconds": wall, "cpu_seconds": cpu,
-        }, indent=2), encoding="utf-8")
+        args.json.write_text(json.dumps(measured, indent=2), encoding="utf-8")
+    summary_text = (
+        f"On the `{args.preset}` world ({layers} layers, {len(proxy)} proxy and {len(test)} test fact edits), LGA's layer "
+        f"was {lga_layer}, brute force's {brute_layer}, causal tracing's {tracing_layer}; mean test score at those "
+        f"layers {chosen['LGA (signed, default)']['score']:.3f}, {chosen['brute force']['score']:.3f} and "
+        f"{chosen['causal tracing']['score']:.3f}. Search wall time: brute force {wall['brute_force'] / wall['lga']:.0f}x "
+        f"and causal tracing {wall['causal_tracing'] / wall['lga']:.0f}x LGA's."
+    )
+    print(f"results: {write_result(f'lga-bruteforce-{args.preset}', measured, summary_text)}")
 
 
 if __name__ == "__main__":
