@@ -59,8 +59,7 @@ def _common_options(dest_suffix: str = "") -> argparse.ArgumentParser:
     common.add_argument("-q", "--quiet", dest=f"quiet{dest_suffix}", action="store_true",
                         help="no progress bars and no log lines but errors")
     common.add_argument("--threads", dest=f"threads{dest_suffix}", type=int, default=None, metavar="N",
-                        help="PyTorch CPU threads (default: the cores this process may use that the "
-                             "last minute's load left idle, at least 1)")
+                        help="PyTorch CPU threads (default: the cores this process may use)")
     return common
 
 

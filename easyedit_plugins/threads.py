@@ -1,13 +1,14 @@
-"""How many CPU threads PyTorch gets, chosen from the cores this process may use and their load.
+"""How many CPU threads PyTorch gets: the cores this process may use (``os.sched_getaffinity``).
 
-PyTorch's CPU kernels split an operation across their threads and wait at the end for the
-slowest. When other processes keep the cores busy, a thread that has lost its core stalls the
-others until the scheduler gives it back, for every one of the thousands of small operations an
-edit makes; on the project's 2 shared cores the demo took 5 to 6.5 minutes with 2 threads and
-24 s with one. So the default is the cores this process may use (``os.sched_getaffinity``)
-minus the ones the last minute's load average says are busy, at least one.
+The demo once took 5 to 6.5 minutes with 2 threads on a busy 2-core machine and 24 s with one.
+The thread count was not the cause: PyTorch's OpenMP threads spin while they wait for each
+other at the end of every operation, and on a busy machine the spinning thread takes the core
+from the one it waits for. With ``OMP_WAIT_POLICY=PASSIVE``, which the CLI sets, two threads
+were as fast as one or faster at every load measured (load average 2.4 to 5.9 on 2 cores:
+``benchmarks/results/demo-*.md``), so the default is every usable core again, and
+``--threads`` overrides it.
 
-Nothing here imports torch: the CLI calls :func:`choose_threads` before deciding to load it.
+Nothing here imports torch until :func:`torch_threads`: the CLI decides before torch loads.
 """
 
 from __future__ import annotations
@@ -28,10 +29,9 @@ class ThreadChoice:
     requested: bool
 
     def describe(self) -> str:
-        if self.requested:
-            return f"{self.threads} torch thread(s) (--threads; {self.cores} core(s) available)"
         load = "" if self.load is None else f", load average {self.load:.2f}"
-        return f"{self.threads} torch thread(s) ({self.cores} core(s) available{load}; --threads to change)"
+        why = "--threads" if self.requested else "the cores this process may use; --threads to change"
+        return f"{self.threads} torch thread(s) ({why}; {self.cores} core(s) available{load})"
 
 
 def usable_cores() -> int:
@@ -43,18 +43,17 @@ def usable_cores() -> int:
 
 
 def choose_threads(requested: int | None = None) -> ThreadChoice:
-    """``requested`` if given, else the usable cores that the one-minute load leaves idle (at least 1)."""
+    """``requested`` if given, else the usable cores; the load average is kept for the log line."""
     cores = usable_cores()
-    if requested is not None:
-        if requested < 1:
-            raise ValueError(f"--threads must be at least 1, got {requested}")
-        return ThreadChoice(requested, cores, None, requested=True)
     try:
         load: float | None = os.getloadavg()[0]
     except (AttributeError, OSError):  # no load average on this platform
         load = None
-    idle = cores if load is None else cores - round(load)
-    return ThreadChoice(max(1, min(cores, idle)), cores, load, requested=False)
+    if requested is None:
+        return ThreadChoice(cores, cores, load, requested=False)
+    if requested < 1:
+        raise ValueError(f"--threads must be at least 1, got {requested}")
+    return ThreadChoice(requested, cores, load, requested=True)
 
 
 @contextmanager
