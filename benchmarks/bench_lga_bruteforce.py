@@ -183,6 +183,7 @@ def main() -> None:
 
     print(f"world {args.preset}/{args.arch}: {layers} layers, {len(proxy)} proxy + {len(test)} test fact edits; "
           f"BLUE single-layer MEMIT (lambda {args.mom2_update_weight}); statistics {stats_seconds:.1f} s (not timed)")
+    print("efficacy (eff), generalisation (gen), locality (loc): exact match, greedy decoding gives the whole answer")
     print(f"{'layer':>5} {'LGA score':>11} {'CT effect':>10} | proxy eff  gen  loc score | test eff  gen  loc score")
     for layer in range(layers):
         p, t = summary(proxy_table, layer), summary(test_table, layer)
@@ -203,7 +204,7 @@ def main() -> None:
     for name, layer in choices.items():
         chosen[name] = {"layer": layer, **summary(test_table, layer)}
         r = chosen[name]
-        print(f"  {name:<24} layer {layer}: efficacy {r['efficacy']:.3f}  generalisation {r['generalisation']:.3f}  "
+        print(f"  {name:<24} layer {layer}: exact match: efficacy {r['efficacy']:.3f}  generalisation {r['generalisation']:.3f}  "
               f"locality {r['locality']:.3f}  mean {r['score']:.3f}")
     print(f"  {'per-request oracle':<24}          mean {oracle:.3f}")
     print("\nsearch time (wall / process CPU), as multiples of LGA's:")

@@ -153,6 +153,7 @@ def bench(preset: str, args: argparse.Namespace) -> dict[str, Any]:
     if args.only in (None, "facts", "pac"):
         requests = world.fact_requests(args.requests, seed=args.seed)
         print(f"fact edits, one at a time, {len(requests)} requests (MEMIT lambda {args.mom2_update_weight:g})")
+        print("  (efficacy, generalisation and locality: exact match, greedy decoding gives the whole answer)")
         print(f"  {'method':<28} {'efficacy':>9} {'general.':>9} {'locality':>9} {'s/edit':>7}")
         configs: list[tuple[str, Apply, Any]] = []
         if args.only in (None, "facts"):
