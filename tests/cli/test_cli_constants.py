@@ -7,9 +7,9 @@ from typing import get_args
 from easyedit_plugins.commands import lga, stats, world
 from easyedit_plugins.core import stats as core_stats
 from easyedit_plugins.core import stats_store
-from easyedit_plugins.methods.lga import hparams as lga_hparams
-from easyedit_plugins.testing.world import PRESETS
-from easyedit_plugins.testing.world_train import WORLD_ARCHES
+from easyedit_plugins.selectors.lga import hparams as lga_hparams
+from easyedit_plugins.world import PRESETS
+from easyedit_plugins.world.train import WORLD_ARCHES
 
 
 def test_world_choices_are_the_presets_and_architectures():

@@ -3,8 +3,9 @@
 Layers, lowest first (a module may import its own layer and the ones below):
 
 0. ``core``, ``data``, ``evaluation``, ``world``, ``plotting`` and the bottom modules
-   (``easyedit_bridge``, ``shipped``, ``_version``): model arithmetic, datasets, judges, the
-   miniature world; none knows about methods or plugins.
+   (``easyedit_bridge``, ``shipped``, ``_version``, ``progress``, ``threads``): model arithmetic,
+   datasets, judges, the miniature world, progress bars and thread counts; none knows about
+   methods or plugins.
 1. ``specs``, ``hparams`` and ``hparams_checks``: the records plugins hand over, the
    hyperparameter base and its value ranges.
 2. ``methods`` and ``selectors``: editing methods and layer selectors, side by side.
@@ -33,6 +34,8 @@ LAYERS = {
     "easyedit_plugins.easyedit_bridge": 0,
     "easyedit_plugins.shipped": 0,
     "easyedit_plugins._version": 0,
+    "easyedit_plugins.progress": 0,
+    "easyedit_plugins.threads": 0,
     "easyedit_plugins.specs": 1,
     "easyedit_plugins.hparams": 1,
     "easyedit_plugins.hparams_checks": 1,
