@@ -41,8 +41,13 @@ def fresh_manager(monkeypatch):
 
 
 def test_stale_metadata_without_the_entry_point_registers_the_builtins_with_a_warning(monkeypatch, fresh_manager):
+    """The package registers its plugin directly only when the installed metadata lacks the
+    entry point (it checks when imported, so that a current install imports no torch then)."""
     without_builtin = [ep for ep in fresh_manager if ep.name != "builtin"]
     monkeypatch.setattr(manager_module, "_entry_points", lambda: without_builtin)
+    monkeypatch.setattr(manager_module, "_fallbacks", {})
+    monkeypatch.setattr(importlib.metadata, "entry_points", lambda **_: without_builtin)
+    easyedit_plugins._register_builtins_if_the_metadata_is_stale()
     registry = get_registry()
     assert {"BLUE", "DMLE", "PAC"} <= set(registry.methods)
     assert registry.methods["BLUE"].provider == "easyedit-plugins"
