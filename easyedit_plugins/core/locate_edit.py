@@ -166,7 +166,7 @@ def locate_and_edit(
                 target_steps=list(target.steps_taken),
             )
         )
-        logger.info("layer %d written: target in %s step(s), |residual| %.4g, |update| %.4g", layer,
+        logger.info("layer %d: target in %s step(s), |residual| %.4g, |update| %.4g", layer,
                     "/".join(map(str, target.steps_taken)) or "0", reports[-1].residual_norm, reports[-1].update_norm)
 
     if state is not None and options.solver.kind == "alphaedit":
