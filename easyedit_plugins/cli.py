@@ -96,7 +96,7 @@ def _torch_setup(command: str, requested: int | None) -> tuple[ThreadChoice, Con
     ``OMP_WAIT_POLICY=PASSIVE`` (unless the environment sets it): PyTorch's OpenMP threads
     otherwise spin at the end of every operation waiting for each other, and on a busy machine
     the spinning thread takes the core from the one it waits for. Measured on 2 shared cores
-    (benchmarks/results/demo-2026-11-26.md) the demo took 42 s with 2 spinning threads and 19 s
+    (benchmarks/results/demo-2026-11-26.md) the demo took 164 s with 2 spinning threads and 30 s
     with 2 passive ones. The variable is read once, when torch loads its OpenMP runtime, hence
     before the import.
     """
