@@ -5,8 +5,8 @@ The thread count was not the cause: PyTorch's OpenMP threads spin while they wai
 other at the end of every operation, and on a busy machine the spinning thread takes the core
 from the one it waits for. With ``OMP_WAIT_POLICY=PASSIVE``, which the CLI sets, two threads
 on 2 cores were within the noise of one at a load average of about 3 (30 s against 27 s) and
-faster at 5 to 6 (39 s against 60 s; ``benchmarks/results/demo-2026-11-26.md``, ``demo-busy-2026-11-26.md``), so the
-default is every usable core, and ``--threads`` overrides it.
+faster at 5 to 6 (39 s against 60 s): ``benchmarks/results/demo-2026-11-26.md`` and
+``demo-busy-2026-11-26.md``. So the default is every usable core, and ``--threads`` overrides it.
 
 Nothing here imports torch until :func:`torch_threads`: the CLI decides before torch loads.
 """
