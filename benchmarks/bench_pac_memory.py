@@ -46,7 +46,7 @@ def child(mode: str, layers: int, width: int, ffn: int) -> None:
     from easyedit_plugins import PACHyperParams, apply_pac_to_model
     from easyedit_plugins.methods.pac import tracing
     from easyedit_plugins.testing import train_tokenizer
-    from easyedit_plugins.testing.tokenizer import END_OF_TEXT
+    from easyedit_plugins.world.tokenizer import END_OF_TEXT
 
     torch.set_num_threads(1)
     if mode == "whole-gradients":  # the former tracing: every projection's whole gradient at once
