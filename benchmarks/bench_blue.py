@@ -49,7 +49,7 @@ from easyedit_plugins.testing import save_tiny_model
 from easyedit_plugins.testing.legacy_cpu import LegacyCudaToCpu
 from easyedit_plugins.world.tokenizer import training_corpus
 from memory import MIB, extra_peak
-from timing import machine
+from results_file import machine
 
 SUBJECTS = ["Danielle Darrieux", "Toko Yasuda", "the Eiffel Tower", "Ravel", "Mozart", "the poet", "the chef", "Quebec"]
 RELATIONS = ["The mother tongue of", "The instrument played by", "The city that is home to", "The language spoken by"]

@@ -86,7 +86,7 @@ from bench_blue import settings as easyedit_settings
 from bench_world_editability import pac_settings
 from compare_report import FACT_METRICS, plot_curves, summary_rows, write_markdown
 from memory import LIBC, Memory
-from timing import machine
+from results_file import machine
 from easyedit_plugins import (
     BLUEHyperParams, DMLEHyperParams, apply_blue_to_model, apply_dmle_to_model, apply_pac_to_model,
 )

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import platform
 import time
-from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 
 def timed(functions: dict[str, Callable[[], object]], repeats: int) -> tuple[dict[str, float], dict[str, float], dict[str, object]]:
@@ -26,19 +23,3 @@ def timed(functions: dict[str, Callable[[], object]], repeats: int) -> tuple[dic
             cpu[name] = min(cpu[name], time.process_time() - cpu_start)
     return wall, cpu, results
 
-
-def machine() -> dict[str, Any]:
-    """The machine and library versions a result was measured with (for results files)."""
-    import torch
-    import transformers
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "torch": torch.__version__,
-            "transformers": transformers.__version__, "platform": platform.platform()}

@@ -39,7 +39,8 @@ from .data import World, WorldSpec, build_world
 from .evaluation import accuracy_report, greedy_hits
 from .presets import PRESETS, WorldPreset, preset_named, world_parameters
 from .requests import Request, fact_requests, rule_requests
-from .train import idle_cores, torch_threads, train, untrained_model
+from ..threads import torch_threads
+from .train import idle_cores, train, untrained_model
 
 __all__ = [
     "PRESETS", "WorldModel", "idle_cores", "load_world_model", "world_model_path", "world_parameters",

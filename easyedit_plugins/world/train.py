@@ -15,9 +15,8 @@ import math
 import os
 import random
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Sequence
 
 import torch
 import transformers
@@ -46,17 +45,6 @@ def idle_cores() -> int:
     except (AttributeError, OSError):  # no load average on this platform
         return available
     return max(1, min(available, (os.cpu_count() or 1) - round(load)))
-
-
-@contextmanager
-def torch_threads(threads: int) -> Iterator[None]:
-    """Run the block with ``threads`` PyTorch CPU threads, then restore the previous count."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 @dataclass(frozen=True)

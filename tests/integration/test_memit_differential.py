@@ -10,8 +10,6 @@ from __future__ import annotations
 import importlib
 
 import numpy as np
-import pytest
-import torch
 import transformers
 
 from easyedit_plugins import BLUEHyperParams, apply_blue_to_model

@@ -25,9 +25,8 @@ from easyedit_plugins.world.evaluation import greedy_hits
 from easyedit_plugins.world.presets import WorldPreset
 from easyedit_plugins.world.requests import fact_requests, rule_requests
 from easyedit_plugins.world.tokenizer import train_tokenizer
-from easyedit_plugins.world.train import (
-    WORLD_ARCHES, ModelSpec, TrainSpec, idle_cores, torch_threads, train, untrained_model,
-)
+from easyedit_plugins.threads import torch_threads
+from easyedit_plugins.world.train import WORLD_ARCHES, ModelSpec, TrainSpec, idle_cores, train, untrained_model
 
 SMALL = WorldSpec(subjects=40, cities=6, languages=5, professions=5, rules=4, instance_max=3)
 
