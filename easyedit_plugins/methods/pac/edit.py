@@ -33,13 +33,13 @@ _HALF_PRECISION = (torch.float16, torch.bfloat16)
 _SMALLEST_SAFE_HALF_LR = 1e-3
 
 
-def _warn_about_precision(projections: list[Projection], hparams: PACHyperParams) -> None:
+def _warn_about_precision(projections: list[Projection], lr: float) -> None:
     dtypes = {projection.module.weight.dtype for projection in projections}
-    if dtypes & set(_HALF_PRECISION) and hparams.lr < _SMALLEST_SAFE_HALF_LR:
+    if dtypes & set(_HALF_PRECISION) and lr < _SMALLEST_SAFE_HALF_LR:
         logger.warning(
             "PAC: lr=%g on %s weights: most steps are smaller than the weights' resolution and are "
             "rounded away; load the model in float32 (as the authors do) for PAC's small learning rates",
-            hparams.lr, ", ".join(sorted(str(dtype) for dtype in dtypes)),
+            lr, ", ".join(sorted(str(dtype) for dtype in dtypes)),
         )
 
 
@@ -50,18 +50,24 @@ def pac_joint_edit(
 
     ``requests`` are EasyEdit requests (``prompt`` and ``target_new`` are used). The outcome's
     ``info`` holds the per-epoch losses, the last traced paths (``critical``/``negative``: module
-    name -> neuron indices) and ``touched``, every neuron selected at any trace.
+    name -> neuron indices), ``touched``, every neuron selected at any trace, and ``lr``, the
+    step size used (``lr: auto`` resolves it from the number of requests).
+
+    With ``train_keys: false`` only the value projections are traced, trained and backed up.
     """
     check_text_requests(model, tok, requests)
     projections = ffn_projections(model, hparams.layers, hparams.module_overrides())
-    _warn_about_precision(projections, hparams)
+    if not hparams.train_keys:
+        projections = [projection for projection in projections if projection.role == "value"]
+    lr = hparams.learning_rate(len(requests))
+    _warn_about_precision(projections, lr)
     backup = WeightBackup(model, offload=hparams.offload_originals)
     for projection in projections:
         backup.save(projection.weight_name)
         if hparams.train_biases and projection.bias is not None:
             backup.save(projection.bias_name)
-    record = train_pac(model, tok, requests, hparams, projections)
-    info = record.info(len(requests))
+    record = train_pac(model, tok, requests, hparams, projections, lr)
+    info = {**record.info(len(requests)), "lr": lr}
     logger.debug("PAC: %s", info["summary"])
     return EditOutcome(backup.originals, info)
 

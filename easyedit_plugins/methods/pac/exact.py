@@ -5,6 +5,9 @@ own per-neuron Adam state (:class:`~.adam.RowMoments`), so the moments of one lo
 the entries of the other. At a re-trace the moments follow the neurons: kept for neurons that
 stay in the same set, fresh for new ones, dropped for the rest (see :mod:`.adam`). Optimiser
 memory is therefore ``2 x (N + M) x d`` floats per projection, not two copies of every matrix.
+
+With :class:`~.anchors.KeyAnchors` (``key_max_drift``), every new key value is pulled back into
+its ball around the pre-edit key before it is written.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import torch
 from torch import nn
 
 from .adam import AdamSettings, RowMoments
+from .anchors import KeyAnchors
 from .objective import MiniBatch, answer_nll
 from .projections import Projection
 from .slices import NeuronSlice, gather_slice, slices_in_graph, write_back
@@ -24,10 +28,17 @@ OBJECTIVES: tuple[Objective, ...] = ("critical", "negative")
 class ExactPathOptimizer:
     """Adam on gathered slices of the selected neurons, written back after every step."""
 
-    def __init__(self, projections: list[Projection], settings: AdamSettings, train_biases: bool) -> None:
+    def __init__(
+        self,
+        projections: list[Projection],
+        settings: AdamSettings,
+        train_biases: bool,
+        anchors: KeyAnchors | None = None,
+    ) -> None:
         self._projections = projections
         self._settings = settings
         self._train_biases = train_biases
+        self._anchors = anchors
         self._indices: dict[str, dict[str, torch.Tensor]] = {objective: {} for objective in OBJECTIVES}
         self._moments: dict[tuple[str, str], RowMoments] = {}
 
@@ -37,6 +48,8 @@ class ExactPathOptimizer:
             chosen = self._indices[objective] = selection.of(objective)
             for projection in self._projections:
                 ids = chosen[projection.name]
+                if self._anchors is not None and projection.role == "key":
+                    self._anchors.remember(projection, ids)
                 width = projection.neuron_major(projection.module.weight).shape[1]
                 self._follow((objective, projection.weight_name), ids, (width,), projection.device)
                 if self._train_biases and projection.bias is not None:
@@ -80,6 +93,8 @@ class ExactPathOptimizer:
     ) -> None:
         projection = neuron_slice.projection
         rows = self._moments[(objective, projection.weight_name)].update(neuron_slice.rows, rows_grad, self._settings)
+        if self._anchors is not None and projection.role == "key":
+            rows = self._anchors.bound(projection, neuron_slice.indices, rows)
         bias = None
         if neuron_slice.bias is not None and bias_grad is not None:
             moments = self._moments[(objective, projection.bias_name)]

@@ -8,6 +8,8 @@ a. the edit loss (NLL of ``target_new``) updates the critical keys and values;
 b. lambda x the contrastive loss (NLL of the unedited model's own predictions on the same
    input) updates the negative keys and values. Skipped when lambda is 0, and in exact mode
    when there are no negative entries (M = 0).
+c. only with ``retain_weight`` > 0 (not the paper): the retention loss on unrelated lines
+   (:mod:`.retain`) updates the critical keys and values.
 
 The whole model is frozen and in eval mode during the loop, flags restored afterwards. (The
 authors' edit steps run in eval mode and their tracing in train mode, which is the same thing
@@ -31,6 +33,7 @@ from torch import nn
 
 from ...progress import progress_bar
 from .adam import AdamSettings
+from .anchors import KeyAnchors
 from .exact import ExactPathOptimizer
 from .hparams import PACHyperParams
 from .objective import (
@@ -43,6 +46,7 @@ from .objective import (
     unedited_predictions,
 )
 from .projections import Projection
+from .retain import RetentionSet, read_corpus
 from .shared import SharedPathOptimizer
 from .tracing import Objective, PathSelection, trace_paths
 
@@ -67,6 +71,7 @@ class TrainingRecord:
 
     edit_losses: list[float] = field(default_factory=list)
     contrast_losses: list[float] = field(default_factory=list)
+    retain_losses: list[float] = field(default_factory=list)
     traces: int = 0
     #: Floats in the optimiser's moments at the end: ``2 (N + M) d`` per projection in exact
     #: mode, two copies of every trainable matrix in shared mode.
@@ -90,6 +95,7 @@ class TrainingRecord:
             "summary": f"{num_requests} request(s), {len(self.edit_losses)} epoch(s), {self.traces} trace(s), {losses}",
             "edit_losses": self.edit_losses,
             "contrast_losses": self.contrast_losses,
+            "retain_losses": self.retain_losses,
             "critical": {} if selection is None else {k: v.tolist() for k, v in selection.critical.items()},
             "negative": {} if selection is None else {k: v.tolist() for k, v in selection.negative.items()},
             "touched": {name: sorted(ids) for name, ids in self.touched.items()},
@@ -136,8 +142,9 @@ def train_pac(
     requests: Sequence[dict[str, Any]],
     hparams: PACHyperParams,
     projections: list[Projection],
+    lr: float,
 ) -> TrainingRecord:
-    """Run PAC's epochs on ``requests`` jointly, changing ``projections`` in place."""
+    """Run PAC's epochs on ``requests`` jointly with Adam step ``lr``, changing ``projections`` in place."""
     items = encode_requests(tok, requests)
     pad_id = pad_token_id(tok)
     device = input_device(model)
@@ -146,11 +153,18 @@ def train_pac(
         shared = hparams.optimizer_mode == "shared"
         contrastive = hparams.contrastive_weight > 0 and (shared or hparams.n_negative > 0)
         contrast = unedited_predictions(model, items, hparams.mini_batch_size, pad_id) if contrastive else None
-        settings = AdamSettings(hparams.lr, tuple(hparams.adam_betas), hparams.adam_eps)
-        optimizer: PathOptimizer = (SharedPathOptimizer if shared else ExactPathOptimizer)(
-            projections, settings, hparams.train_biases
-        )
+        settings = AdamSettings(lr, tuple(hparams.adam_betas), hparams.adam_eps)
+        optimizer: PathOptimizer
+        if shared:
+            optimizer = SharedPathOptimizer(projections, settings, hparams.train_biases)
+        else:
+            anchors = None if hparams.key_max_drift is None else KeyAnchors(hparams.key_max_drift)
+            optimizer = ExactPathOptimizer(projections, settings, hparams.train_biases, anchors)
         generator = torch.Generator().manual_seed(hparams.seed)
+        retention = None
+        if hparams.retain_weight > 0 and hparams.retain_corpus:
+            retention = RetentionSet(model, tok, read_corpus(hparams.retain_corpus), hparams.mini_batch_size,
+                                     pad_id, device, torch.Generator().manual_seed(hparams.seed + 1))
 
         def batches(order: Iterable[int]) -> Iterator[MiniBatch]:
             return _mini_batches(items, contrast, order, hparams.mini_batch_size, pad_id, device)
@@ -163,9 +177,14 @@ def train_pac(
                 optimizer.select(selection)
                 record.remember(selection)
             order = torch.randperm(len(items), generator=generator).tolist() if hparams.shuffle else range(len(items))
-            edit_losses, contrast_losses = [], []
+            edit_losses, contrast_losses, retain_losses = [], [], []
             for batch in batches(order):
                 edit_losses.append(optimizer.step(model, batch, batch.edit_labels, "critical", 1.0))
+                if retention is not None:
+                    unrelated = retention.sample(hparams.retain_per_step)
+                    retain_losses.append(
+                        optimizer.step(model, unrelated, unrelated.contrast_labels, "critical", hparams.retain_weight)
+                    )
                 if contrastive:
                     contrast_losses.append(
                         optimizer.step(model, batch, batch.contrast_labels, "negative", hparams.contrastive_weight)
@@ -173,6 +192,8 @@ def train_pac(
             record.edit_losses.append(sum(edit_losses) / len(edit_losses))
             if contrast_losses:
                 record.contrast_losses.append(sum(contrast_losses) / len(contrast_losses))
+            if retain_losses:
+                record.retain_losses.append(sum(retain_losses) / len(retain_losses))
             logger.debug(
                 "PAC epoch %d/%d: edit NLL %.4f%s", epoch + 1, hparams.num_epochs, record.edit_losses[-1],
                 f", contrastive NLL {record.contrast_losses[-1]:.4f}" if contrast_losses else "",
