@@ -16,7 +16,20 @@ What it does, on the trained world model of ``--preset`` (``easyedit_plugins.wor
     reference modes (BLUE's engine with ``schedule: distributed``). ``MEMIT-ref`` and
     ``AlphaEdit-ref`` always name the reference modes (only run when asked for).
   - ``BLUE-MEMIT``, ``BLUE-AlphaEdit``: BLUE (``schedule: boundary``) on each base method.
-  - ``PAC``: consecutive joint PAC edits of ``--batch`` facts (every layer's FFN).
+  - ``PAC``: PAC in its own regime, joint (the paper trains all edits together): at each
+    checkpoint the weights are restored and joint PAC runs on every fact of the stream so far
+    (the cumulative set). The paper's settings (N=15 critical keys/values per layer, M=1,
+    lambda=0.1, 12 epochs, mini-batches of 2), every layer, ``lr: auto`` with drift budget
+    ``--pac-drift-budget`` (0.18, the paper's: lr = 0.18 / (12 x ceil(n / 2))) unless ``--pac-lr``
+    gives a number. Running it only at checkpoints gives the same numbers as re-running it after
+    every call (each run starts from the unedited model), at a fraction of the time; its time per
+    edit is therefore the time of those runs over the number of facts.
+  - ``PAC-chain``: labelled "PAC sequential chain (no replay)": consecutive joint PAC edits of
+    ``--batch`` facts on top of each other, earlier facts never replayed -- not a regime of the
+    paper (its first facts are forgotten); kept for comparison with the earlier reports.
+  - ``FT``: plain FFN fine-tuning by PAC's engine (every neuron of every layer, no negative set,
+    no contrastive step), in the same cumulative joint regime and with the same learning rate:
+    the baseline the paper claims sparse paths plus the contrastive term beat.
 
   All locate-then-edit methods edit the same layers (the preset's ``EDIT_LAYERS`` or
   ``--layers``), read the same covariance file (written once in EasyEdit's cache layout from every
@@ -60,6 +73,7 @@ and reused by a later run with the same settings unless ``--force``: an interrup
 from __future__ import annotations
 
 import argparse
+import copy
 import datetime
 import gc
 import hashlib
@@ -84,7 +98,7 @@ from tqdm.auto import tqdm
 
 from bench_blue import settings as easyedit_settings
 from bench_world_editability import pac_settings
-from compare_report import FACT_METRICS, plot_curves, summary_rows, write_markdown
+from compare_report import FACT_METRICS, PAC_LABELS, plot_curves, summary_rows, write_markdown
 from memory import LIBC, Memory
 from results_file import machine
 from easyedit_plugins import (
@@ -95,15 +109,19 @@ from easyedit_plugins.core.context import generate_templates
 from easyedit_plugins.core.files import write_text_atomically
 from easyedit_plugins.core.stats import collect_second_moments
 from easyedit_plugins.core.stats_store import save_easyedit
+from easyedit_plugins.methods.pac.projections import ffn_projections
 from easyedit_plugins.easyedit_bridge import EasyEditHandle, load_easyedit
 from easyedit_plugins.world import WorldModel, load_world_model, world_model_path, world_statistics_corpus
 from easyedit_plugins.world.presets import EDIT_LAYERS, RULE_STAGES
 from easyedit_plugins.world.requests import fact_requests, rule_requests
 
 SCRIPT = Path(__file__).resolve()
-FACT_METHODS = ("MEMIT", "AlphaEdit", "BLUE-MEMIT", "BLUE-AlphaEdit", "PAC", "MEMIT-ref", "AlphaEdit-ref")
+FACT_METHODS = ("MEMIT", "AlphaEdit", "BLUE-MEMIT", "BLUE-AlphaEdit", "PAC", "FT", "PAC-chain", "MEMIT-ref",
+                "AlphaEdit-ref")
 METHODS = (*FACT_METHODS, "DMLE")
-DEFAULT_METHODS = ("MEMIT", "AlphaEdit", "BLUE-MEMIT", "BLUE-AlphaEdit", "PAC", "DMLE")
+DEFAULT_METHODS = ("MEMIT", "AlphaEdit", "BLUE-MEMIT", "BLUE-AlphaEdit", "PAC", "FT", "DMLE")
+#: Methods run in PAC's joint regime on the cumulative set (from the unedited model, at checkpoints).
+CUMULATIVE_METHODS = ("PAC", "FT")
 #: Name of the statistics corpus (EasyEdit's ``mom2_dataset``: the folder of the cache files).
 CORPUS_NAME = "world"
 
@@ -148,7 +166,7 @@ def settings_key(args: argparse.Namespace, implementation: str) -> str:
     """What decides a method's numbers; finished methods are reused only under the same key."""
     fields = {name: getattr(args, name) for name in (
         "preset", "arch", "seed", "edits", "batch", "checkpoints", "layers", "locality", "threads",
-        "v_num_grad_steps", "mom2_update_weight", "l2", "nullspace_threshold", "pac_lr", "pac_epochs", "pac_critical", "z_batch")}
+        "v_num_grad_steps", "mom2_update_weight", "l2", "nullspace_threshold", "pac_lr", "pac_drift_budget", "pac_epochs", "pac_critical", "z_batch")}
     fields["easyedit"] = implementation
     fields["world_model"] = world_model_path(args.preset, args.arch, args.seed).name  # the world's cache key
     canonical = json.dumps(fields, sort_keys=True)
@@ -226,15 +244,26 @@ def _alphaedit_keys(args: argparse.Namespace) -> dict[str, Any]:
     return {"L2": args.l2, "nullspace_threshold": args.nullspace_threshold}
 
 
+def pac_engine_settings(method: str, world: WorldModel, args: argparse.Namespace) -> Any:
+    """PAC's settings for ``PAC``/``PAC-chain``, or the fine-tuning baseline's for ``FT``."""
+    hparams = pac_settings(world, args.pac_lr).replace(
+        num_epochs=args.pac_epochs, n_critical=args.pac_critical, drift_budget=args.pac_drift_budget)
+    if method == "FT":
+        width = ffn_projections(world.model, [0], {})[0].num_neurons
+        hparams = hparams.replace(n_critical=width, n_negative=0, contrastive_weight=0.0,
+                                  trace_interval=args.pac_epochs)  # every neuron: one trace is enough
+    return hparams
+
+
 def package_editor(method: str, world: WorldModel, plan: dict[str, Any], args: argparse.Namespace) -> tuple[Editor, str, dict]:
     spec = arch_spec(world.model)
     common = _common(plan, args, spec, plan["layers"])
     shared = dict(model_name=plan["model_path"], device="cpu", stats_dir=plan["stats_dir"],
                   context_templates=plan["templates"][1], z_requests_per_batch=args.z_batch, **common)
-    if method == "PAC":
-        hparams: Any = pac_settings(world, args.pac_lr).replace(num_epochs=args.pac_epochs, n_critical=args.pac_critical)
+    if method in PAC_LABELS:
+        hparams = pac_engine_settings(method, world, args)
         apply = apply_pac_to_model
-        label = "PAC"
+        label = PAC_LABELS[method]
     elif method == "DMLE":
         hparams = DMLEHyperParams(stages=plan["rule_stages"], **{k: v for k, v in shared.items() if k != "layers"})
         apply = apply_dmle_to_model
@@ -360,6 +389,9 @@ def run_worker(args: argparse.Namespace) -> None:
     handle = easyedit_handle()  # imported before the baseline so that it counts as loading, not editing
     world = load_world_model(plan["preset"], plan["arch"], plan["seed"], train_if_missing=False, progress=False)
     warm_up(world)
+    # The cumulative regime restarts from the unedited model at every checkpoint; the copy is part
+    # of the loaded baseline, not of any edit's memory.
+    pristine = copy.deepcopy(world.model.state_dict()) if method in CUMULATIVE_METHODS else None
     gc.collect()
     if LIBC is not None:
         LIBC.malloc_trim(0)
@@ -399,6 +431,12 @@ def run_worker(args: argparse.Namespace) -> None:
     call_seconds: list[float] = []
     eval_seconds = 0.0
     for index, call in enumerate(tqdm(calls, desc=f"{method:>14}", unit="call", dynamic_ncols=True), start=1):
+        if pristine is not None:  # joint on the cumulative set, from the unedited model, where it is measured
+            edited.extend(call)
+            if index not in checkpoints:
+                continue
+            world.model.load_state_dict(pristine)
+            call = list(edited)
         memory.before_edit()
         began_wall, began_cpu = time.perf_counter(), time.process_time()
         edit(call)
@@ -406,7 +444,8 @@ def run_worker(args: argparse.Namespace) -> None:
         wall += call_seconds[-1]
         cpu += time.process_time() - began_cpu
         memory.after_edit()
-        edited.extend(call)
+        if pristine is None:
+            edited.extend(call)
         if index in checkpoints:
             began = time.perf_counter()
             if method == "DMLE":
@@ -423,6 +462,8 @@ def run_worker(args: argparse.Namespace) -> None:
     log.close()
     result = {
         "method": method, "label": label, "implementation": implementation,
+        "regime": ("joint on the cumulative set, re-run from the unedited model at each checkpoint"
+                   if pristine is not None else "sequential calls on top of each other"),
         "kind": "rules" if method == "DMLE" else "facts",
         "edits": len(edited), "calls": len(calls), "curve": curve, "final": curve[-1],
         "seconds": {"edit_wall": wall, "edit_cpu": cpu, "setup_wall": setup_wall, "setup_cpu": setup_cpu,
@@ -509,6 +550,16 @@ def orchestrate(args: argparse.Namespace) -> None:
     print(markdown.read_text(encoding="utf-8"))
 
 
+def pac_learning_rate(text: str) -> float | str:
+    """``--pac-lr``: a positive number or ``auto``."""
+    if text == "auto":
+        return text
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive or 'auto', got {text}")
+    return value
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--preset", default="full", help="world preset (test: quick runs)")
@@ -531,9 +582,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--z-batch", type=int, default=None,
                         help="the package's z_requests_per_batch: requests whose targets are optimised together "
                              "(EasyEdit: one at a time; default: as many as fit in z_memory_budget_mib)")
-    parser.add_argument("--pac-lr", type=float, default=3e-3)
+    parser.add_argument("--pac-lr", type=pac_learning_rate, default="auto",
+                        help="PAC's (and FT's) learning rate, or 'auto': --pac-drift-budget / (epochs x mini-batches)")
+    parser.add_argument("--pac-drift-budget", type=float, default=0.18,
+                        help="per-entry drift budget of --pac-lr auto (0.18: the paper's 12 x 1500 x 1e-5)")
     parser.add_argument("--pac-epochs", type=int, default=12)
-    parser.add_argument("--pac-critical", type=int, default=5, help="PAC's critical keys/values per layer (N)")
+    parser.add_argument("--pac-critical", type=int, default=15, help="PAC's critical keys/values per layer (N; "
+                        "the paper's 15)")
     parser.add_argument("--threads", type=int, default=1, help="PyTorch threads per method (1 on a shared machine)")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
     parser.add_argument("--force", action="store_true", help="rerun methods whose results are already in --out")

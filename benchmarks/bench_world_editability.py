@@ -121,8 +121,8 @@ def statistics_settings(world: WorldModel, work: Path, mom2_update_weight: float
                 mom2_update_weight=mom2_update_weight)
 
 
-def pac_settings(world: WorldModel, lr: float) -> PACHyperParams:
-    """hparams/PAC/tiny-llama.yaml (the paper's settings but the learning rate), all layers."""
+def pac_settings(world: WorldModel, lr: float | str) -> PACHyperParams:
+    """hparams/PAC/tiny-llama.yaml (the paper's settings but the learning rate; ``"auto"`` allowed), all layers."""
     return PACHyperParams(model_name=(world.model, world.tok), device="cpu", layers=None, n_critical=15, n_negative=1,
                           contrastive_weight=0.1, trace_interval=2, num_epochs=12, mini_batch_size=2, lr=lr)
 

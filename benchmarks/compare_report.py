@@ -25,6 +25,29 @@ def _ratio(value: float | None, baseline: float | None) -> str:
     return f"{value / baseline:.2f}"
 
 
+#: Report labels of the rows run by PAC's engine: each names its regime, wherever it is shown.
+PAC_LABELS = {
+    "PAC": "PAC joint (cumulative re-run)",
+    "FT": "FFN fine-tuning (joint, cumulative re-run)",
+    "PAC-chain": "PAC sequential chain (no replay)",
+}
+
+
+def display_name(method: str) -> str:
+    """A method's name in tables and legends; PAC-engine rows carry their regime."""
+    return f"{method}: {PAC_LABELS[method]}" if method in PAC_LABELS else method
+
+
+def pac_settings_text(settings: dict[str, Any]) -> str:
+    """How PAC (and FT) were run, with the regime of each PAC-engine row named."""
+    lr = settings["pac_lr"]
+    rate = (f"lr auto (drift budget {settings.get('pac_drift_budget', 0.18):g} / (epochs x mini-batches))"
+            if lr == "auto" else f"learning rate {float(lr):g}")
+    return (f"PAC {rate}, {settings['pac_critical']} critical keys/values in every layer, {settings['pac_epochs']} "
+            "epochs per run. `PAC` and `FT` run jointly on the cumulative set (from the unedited model, at each "
+            "checkpoint: PAC's own regime); `PAC-chain` is the sequential chain with no replay (not the paper's).")
+
+
 def summary_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per method: the metrics after the last edit, cost, and cost relative to MEMIT."""
     methods = report["methods"]
@@ -64,7 +87,7 @@ def plot_curves(report: dict[str, Any], path: Path) -> Path | None:
         axes = figure.add_subplot(1, 3, index + 1)
         for name, part in report["methods"].items():
             points = [p for p in part["curve"] if p.get(metric) is not None]
-            label = f"{name} (rules)" if part["kind"] == "rules" else name
+            label = f"{name} (rules)" if part["kind"] == "rules" else display_name(name)
             style = "--" if part["kind"] == "rules" else "-"
             axes.plot([p["edits"] for p in points], [p[metric] for p in points], style, marker="o", markersize=3,
                       label=label)
@@ -122,8 +145,7 @@ def write_markdown(report: dict[str, Any], path: Path, plot: Path | None) -> Pat
         + "; ".join(f"{'+'.join(s['forms'])} on {s['layers']}" for s in world["rule_stages"]) + ".",
         f"* Settings: MEMIT lambda {settings['mom2_update_weight']:g}, up to {settings['v_num_grad_steps']} target "
         f"steps, AlphaEdit L2 {settings['l2']:g} and null-space threshold {settings['nullspace_threshold']:g} "
-        f"(absolute, EasyEdit's rule); PAC learning rate {settings['pac_lr']:g}, {settings['pac_critical']} critical "
-        f"keys/values in every layer, {settings['pac_epochs']} epochs per call.",
+        f"(absolute, EasyEdit's rule); {pac_settings_text(settings)}",
         f"* The package's locate-then-edit methods optimise the targets of up to {settings['z_batch']} requests "
         "together (`z_requests_per_batch`), EasyEdit's one at a time: faster, and more memory."
         if settings.get("z_batch") is not None else
@@ -138,7 +160,7 @@ def write_markdown(report: dict[str, Any], path: Path, plot: Path | None) -> Pat
     rows = []
     for row in report["summary"]:
         rows.append([
-            row["method"] + (" (rules)" if row["kind"] == "rules" else ""), row["implementation"], str(row["edits"]),
+            display_name(row["method"]) + (" (rules)" if row["kind"] == "rules" else ""), row["implementation"], str(row["edits"]),
             *(_score(row[m]) for m in FACT_METRICS),
             f"{row['s_per_edit']:.3f}", f"{row['cpu_s_per_edit']:.3f}", _ratio(row["s_per_edit"], _base(report, "s")),
             f"{row['extra_peak_mib']:.1f}", _ratio(row["extra_peak_mib"], _base(report, "m")),
@@ -161,7 +183,7 @@ def write_markdown(report: dict[str, Any], path: Path, plot: Path | None) -> Pat
             table = []
             for name, part in fact_parts.items():
                 by_count = {p["edits"]: p[metric] for p in part["curve"]}
-                table.append([name, *(_score(by_count.get(n)) for n in counts)])
+                table.append([display_name(name), *(_score(by_count.get(n)) for n in counts)])
             lines += _table(["method", *map(str, counts)], table) + [""]
     if "DMLE" in report["methods"]:
         lines += ["## DMLE over the sequence (rules)", ""]
