@@ -166,7 +166,8 @@ def settings_key(args: argparse.Namespace, implementation: str) -> str:
     """What decides a method's numbers; finished methods are reused only under the same key."""
     fields = {name: getattr(args, name) for name in (
         "preset", "arch", "seed", "edits", "batch", "checkpoints", "layers", "locality", "threads",
-        "v_num_grad_steps", "mom2_update_weight", "l2", "nullspace_threshold", "pac_lr", "pac_drift_budget", "pac_epochs", "pac_critical", "z_batch")}
+        "v_num_grad_steps", "mom2_update_weight", "l2", "nullspace_threshold", "pac_lr", "pac_drift_budget",
+        "pac_epochs", "pac_critical", "z_batch")}
     fields["easyedit"] = implementation
     fields["world_model"] = world_model_path(args.preset, args.arch, args.seed).name  # the world's cache key
     canonical = json.dumps(fields, sort_keys=True)

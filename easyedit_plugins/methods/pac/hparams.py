@@ -5,9 +5,10 @@ Defaults are the paper's and its authors' code (``SonglinZhai/PAC``, ``pac.py`` 
 lambda = 0.1, re-tracing every eta = 2 epochs, mini-batches of 2, Adam with lr 1e-5 and no
 weight decay, 12 epochs, every layer's FFN.
 
-Some options are this package's, not the paper's, and all are off by default: ``lr: auto`` (the paper's per-entry drift budget, for edit sets of
-another size), and the key-drift remedies measured in ``benchmarks/bench_pac_regimes.py``
-(``train_keys``, ``key_max_drift``, ``retain_weight``). See docs/methods.md.
+Some options are this package's, not the paper's, and all are off by default: ``lr: auto``
+(the paper's per-entry drift budget, for edit sets of another size), and the key-drift remedies
+measured in ``benchmarks/bench_pac_regimes.py`` (``train_keys``, ``key_max_drift``,
+``retain_weight``). See docs/methods.md.
 """
 
 from __future__ import annotations
