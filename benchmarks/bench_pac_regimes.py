@@ -32,8 +32,8 @@ prompt token) on the other-relation locality prompts, before and after the edit,
 the edit trained (the final critical set over all layers; every neuron for FT and MEMIT), and of
 every neuron.
 
-Output: ``--out``/``pac-regimes-<date>.{md,json}`` and ``-front.png`` (efficacy against each
-locality).
+Output: ``--out``/``pac-regimes-<date>[-<suffix>].{md,json}`` and ``-front.png`` (efficacy
+against each locality).
 """
 
 from __future__ import annotations
@@ -343,6 +343,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--retain", type=float, nargs="+", default=[1.0, 5.0])
     parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
     parser.add_argument("--out", type=Path, default=SCRIPT.parent / "results")
+    parser.add_argument("--suffix", help="appended to the output name (a supplementary run beside the main grid)")
     return parser.parse_args(argv)
 
 
@@ -389,7 +390,7 @@ def main() -> None:
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         "rows": rows, "wall_seconds": time.perf_counter() - started,
     }
-    name = f"pac-regimes-{today}"
+    name = f"pac-regimes-{today}" + (f"-{args.suffix}" if args.suffix else "")
     args.out.mkdir(parents=True, exist_ok=True)
     write_text_atomically(args.out / f"{name}.json", json.dumps(report, indent=2))
     figure = plot(report, args.out / f"{name}-front.png")
