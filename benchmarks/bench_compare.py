@@ -41,8 +41,8 @@ What it does, on the trained world model of ``--preset`` (``easyedit_plugins.wor
 
   Settings: the demo's, measured on the world (``easyedit_plugins/demo/scenario.py``): MEMIT's
   lambda (``mom2_update_weight``) 100, up to 100 target steps (25 leave MEMIT's targets on the
-  ``full`` world unconverged: efficacy 0.4 after 10 edits, 1.0 with 100), PAC with learning rate
-  3e-3 and 5 critical keys/values per layer; AlphaEdit with EasyEdit's absolute null-space
+  ``full`` world unconverged: efficacy 0.4 after 10 edits, 1.0 with 100), PAC (and FT) with the
+  paper's settings and ``lr: auto`` (above); AlphaEdit with EasyEdit's absolute null-space
   threshold 2e-2 and ``L2`` 1 (EasyEdit's 10 leaves this model almost unedited).
 
 * **DMLE** edits every rule the model knows, one rule (its formula, description and instance
