@@ -45,7 +45,6 @@ import json
 import logging
 import os
 import random
-import shlex
 import sys
 import tempfile
 import time
@@ -56,7 +55,7 @@ import torch
 
 from bench_compare import _common, write_statistics
 from bench_compare import parse_args as compare_args
-from timing import machine
+from results_file import command_line, machine
 from easyedit_plugins import BLUEHyperParams, PACHyperParams, apply_blue_to_model, apply_pac_to_model
 from easyedit_plugins.core.archspec import arch_spec
 from easyedit_plugins.core.context import generate_templates
@@ -382,7 +381,7 @@ def main() -> None:
     today = datetime.date.today().isoformat()
     report = {
         "date": today,
-        "command": shlex.join([os.path.relpath(sys.executable), os.path.relpath(SCRIPT), *sys.argv[1:]]),
+        "command": command_line(),
         "machine": {**machine(), "torch_threads": 1, "load_average_before": load_before,
                     "load_average_after": os.getloadavg()},
         "world": str(world.path.name), "facts": len(requests), "relations": args.relations,

@@ -7,7 +7,9 @@ unrelated corpus (one prompt per line, e.g. the statistics corpus) toward the un
 greedy predictions at every position after the first token, weighted by ``retain_weight``.
 
 The predictions are taken once, before the first update, like the contrastive labels; the lines
-of each step are drawn with the edit's seeded generator, so a run is reproducible.
+of each step are drawn from a generator seeded by ``seed``, so a run is reproducible. The step
+trains the same neurons as the edit step and shares their Adam moments (one optimiser state per
+neuron), so Adam normalises the two losses' gradients together.
 """
 
 from __future__ import annotations
