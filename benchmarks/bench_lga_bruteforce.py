@@ -14,7 +14,8 @@ use), with fact edits the model's knowledge must be overturned for:
 * **causal tracing**: ROME's indirect effect: the subject's input embeddings are corrupted with
   Gaussian noise (3x the embeddings' standard deviation, 10 draws), then each layer's output at
   the subject's last token is restored from the clean run; the layer whose restoration brings
-  back the most probability of the answer's first token wins.
+  back the most probability of the answer's first token wins
+  (:mod:`easyedit_plugins.evaluation.causal_tracing`).
 
 Each choice is then judged on held-out TEST requests (edited one at a time at every layer, so
 the table also shows the test-set optimum), next to the per-request oracle (the best layer of
@@ -37,11 +38,9 @@ import torch
 
 from easyedit_plugins import BLUEHyperParams
 from easyedit_plugins.core.archspec import num_layers
-from easyedit_plugins.core.hooks import edit_outputs
-from easyedit_plugins.core.positions import continuation_ids, token_ids
-from easyedit_plugins.core.requests import to_edit_request
 from easyedit_plugins.core.tokens import right_padding
 from easyedit_plugins.core.weights import restore_weights
+from easyedit_plugins.evaluation.causal_tracing import TracingCase, causal_trace
 from easyedit_plugins.methods.blue import blue_edit
 from easyedit_plugins.selectors.lga import EditTarget, LGAHyperParams, choose_layers, run_lga
 from easyedit_plugins.world import load_world_model, world_statistics_corpus
@@ -77,54 +76,10 @@ def per_layer_metrics(model: Any, tok: Any, requests: list[dict[str, Any]], hpar
     return table
 
 
-@torch.no_grad()
-def causal_tracing(model: Any, tok: Any, requests: list[dict[str, Any]], spec: Any, samples: int = 10,
-                   noise_factor: float = 3.0, seed: int = 0) -> list[float]:
+def causal_tracing(model: Any, tok: Any, requests: list[dict[str, Any]], spec: Any, seed: int = 0) -> list[float]:
     """Mean indirect effect of restoring each layer's output at the subject's last token."""
-    layers = num_layers(model, spec)
-    embeddings = model.get_input_embeddings()
-    noise_scale = noise_factor * embeddings.weight.std().item()
-    generator = torch.Generator().manual_seed(seed)
-    effects = torch.zeros(layers)
-    for index, raw in enumerate(requests):
-        request = to_edit_request(raw, index)
-        prefix = request.template[: request.template.index("{}")]
-        first, end = len(token_ids(tok, prefix)), len(token_ids(tok, prefix + request.subject))
-        if first == end:  # the subject merged into the prefix's last token
-            first -= 1
-        ids = torch.tensor([token_ids(tok, request.prompt)] * samples)
-        answer = continuation_ids(tok, " " + raw["ground_truth"])[0]
-        noise = torch.randn(samples, end - first, embeddings.weight.shape[1], generator=generator) * noise_scale
-
-        def probability(restore_layer: int | None, clean: dict[str, torch.Tensor]) -> float:
-            def corrupt(name: str, hidden: torch.Tensor) -> torch.Tensor | None:
-                if name == spec.embed:
-                    hidden = hidden.clone()
-                    hidden[:, first:end] += noise.to(hidden)
-                    return hidden
-                if restore_layer is not None and name == spec.layer_name(restore_layer):
-                    hidden = hidden.clone()
-                    hidden[:, end - 1] = clean[name][:, end - 1]
-                    return hidden
-                return None
-
-            names = [spec.embed] + ([spec.layer_name(restore_layer)] if restore_layer is not None else [])
-            with edit_outputs(model, names, corrupt):
-                logits = model(input_ids=ids).logits[:, -1]
-            return logits.softmax(-1)[:, answer].mean().item()
-
-        clean: dict[str, torch.Tensor] = {}
-
-        def record(name: str, hidden: torch.Tensor) -> None:
-            clean[name] = hidden.clone()
-
-        with edit_outputs(model, [spec.layer_name(layer) for layer in range(layers)], record):
-            model(input_ids=ids[:1])
-        clean = {name: hidden.expand(samples, -1, -1) for name, hidden in clean.items()}
-        corrupted = probability(None, clean)
-        for layer in range(layers):
-            effects[layer] += probability(layer, clean) - corrupted
-    return (effects / len(requests)).tolist()
+    cases = [TracingCase(r["prompt"], r["subject"], r["ground_truth"]) for r in requests]
+    return causal_trace(model, tok, cases, spec, seed=seed).subject_last
 
 
 def summary(table: torch.Tensor, layer: int) -> dict[str, float]:

@@ -120,12 +120,13 @@ class Rule:
     def altered(self, rng: random.Random) -> Rule:
         """The same operation name with another formula: the counterfactual an edit teaches."""
         while True:
-            other = _random_rule(self.rule_id, self.name, rng)
+            other = random_rule(self.rule_id, self.name, rng)
             if other.formula != self.formula:
                 return other
 
 
-def _random_rule(rule_id: int, name: str, rng: random.Random) -> Rule:
+def random_rule(rule_id: int, name: str, rng: random.Random) -> Rule:
+    """A rule with random coefficients (30% of them of the product kind)."""
     product = rng.random() < 0.3
     return Rule(rule_id, name, product, rng.randint(1, 3), 0 if product else rng.randint(1, 3), rng.randint(0, 5))
 
@@ -232,6 +233,13 @@ class WorldSpec:
                 f"trained templates per fact (one to edit, one to rephrase) out of {smallest}"
             )
 
+    @property
+    def data_version(self) -> str:
+        return WORLD_VERSION
+
+    def build(self, seed: int) -> World:
+        return build_world(self, seed)
+
 
 @dataclass(frozen=True)
 class World:
@@ -302,6 +310,16 @@ class World:
         """Every training line once, as plain text."""
         return tuple(f"{prompt} {completion}" for prompt, completion, _ in self.training_examples())
 
+    def evaluation_sets(self) -> dict[str, list[tuple[str, str]]]:
+        """``(prompt, answer)`` pairs per accuracy category of the report."""
+        sets = {
+            "trained_facts": [(p.prompt, p.answer) for p in self.trained_fact_prompts],
+            "held_out_pairs": [(p.prompt, p.answer) for p in self.held_out_fact_prompts],
+        }
+        for form in RULE_FORMS:
+            sets[f"rule_{form}s"] = [(p.prompt, p.answer) for rule in self.rules for p in self.rule_prompts(rule, form)]
+        return sets
+
     @cached_property
     def all_text(self) -> tuple[str, ...]:
         """Training lines plus held-out lines: what the tokenizer learns its merges from.
@@ -336,5 +354,5 @@ def build_world(spec: WorldSpec = WorldSpec(), seed: int = 0) -> World:
             prompts.extend(FactPrompt(fact, template, index in held_out)
                            for index, template in enumerate(relation.templates))
     rule_names = forge.words(spec.rules, (1, 2))
-    rules = tuple(_random_rule(index, name, rng) for index, name in enumerate(rule_names))
+    rules = tuple(random_rule(index, name, rng) for index, name in enumerate(rule_names))
     return World(spec, seed, subjects, relations, tuple(facts), tuple(prompts), rules)

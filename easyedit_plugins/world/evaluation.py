@@ -13,7 +13,8 @@ from typing import Sequence
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from .data import RULE_FORMS, World
+from .data import World
+from .natural import NaturalWorld
 
 
 @torch.no_grad()
@@ -55,13 +56,7 @@ def _accuracy(model: PreTrainedModel, tok: PreTrainedTokenizerBase, pairs: Seque
     return sum(hits) / len(hits) if hits else float("nan")
 
 
-def accuracy_report(model: PreTrainedModel, tok: PreTrainedTokenizerBase, world: World) -> dict[str, float]:
-    """Accuracy on trained facts, held-out subject-template pairs and each rule form."""
-    report = {
-        "trained_facts": _accuracy(model, tok, [(p.prompt, p.answer) for p in world.trained_fact_prompts]),
-        "held_out_pairs": _accuracy(model, tok, [(p.prompt, p.answer) for p in world.held_out_fact_prompts]),
-    }
-    for form in RULE_FORMS:
-        pairs = [(p.prompt, p.answer) for rule in world.rules for p in world.rule_prompts(rule, form)]
-        report[f"rule_{form}s"] = _accuracy(model, tok, pairs)
-    return report
+def accuracy_report(model: PreTrainedModel, tok: PreTrainedTokenizerBase,
+                    world: World | NaturalWorld) -> dict[str, float]:
+    """Accuracy per category of ``world.evaluation_sets()``: trained facts, held-out pairs, each rule form."""
+    return {name: _accuracy(model, tok, pairs) for name, pairs in world.evaluation_sets().items()}

@@ -35,7 +35,8 @@ from transformers import PreTrainedModel, PreTrainedTokenizerFast
 
 from .tokenizer import save_tokenizer, train_tokenizer
 from .cache import build_once, cache_root, is_complete, parameters_key
-from .data import World, WorldSpec, build_world
+from .data import World, WorldSpec
+from .natural import NaturalWorld, NaturalWorldSpec
 from .evaluation import accuracy_report, greedy_hits
 from .presets import PRESETS, WorldPreset, preset_named, world_parameters
 from .requests import Request, fact_requests, rule_requests
@@ -53,8 +54,8 @@ REPORT_NAME = "report.json"
 
 
 @lru_cache(maxsize=8)
-def _world(spec: WorldSpec, seed: int) -> World:
-    return build_world(spec, seed)
+def _world(spec: WorldSpec | NaturalWorldSpec, seed: int) -> World | NaturalWorld:
+    return spec.build(seed)
 
 
 def world_model_path(preset: str = "test", arch: str = "gpt2", seed: int = 0) -> Path:
@@ -83,7 +84,9 @@ def _train_into(directory: Path, preset: WorldPreset, arch: str, seed: int, prog
         "parameters": sum(p.numel() for p in model.parameters()), "training_lines": len(examples),
         "subjects": len(world.subjects), "facts": len(world.facts), "rules": len(world.rules),
         "steps": log.steps, "final_loss": log.final_loss, "train_seconds": round(log.seconds, 1),
-        "train_cpu_seconds": round(log.cpu_seconds, 1), "eval_seconds": round(time.perf_counter() - started, 1),
+        "train_cpu_seconds": round(log.cpu_seconds, 1), "steps_per_second": round(log.steps / log.seconds, 3),
+        "mean_load": None if log.mean_load is None else round(log.mean_load, 2),
+        "eval_seconds": round(time.perf_counter() - started, 1),
         "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
         "transformers": transformers.__version__, "machine": platform.machine(),
     }
@@ -99,7 +102,7 @@ class WorldModel:
 
     model: PreTrainedModel
     tok: PreTrainedTokenizerFast
-    world: World
+    world: World | NaturalWorld
     report: dict[str, Any]
     path: Path
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping
 
-from .data import WORLD_VERSION, WorldSpec
+from .data import WorldSpec
+from .natural import NaturalWorldSpec
 from .train import ModelSpec, TrainSpec
 
 #: Version of the training script; part of every cache key, like ``WORLD_VERSION``.
@@ -28,7 +29,7 @@ class WorldPreset:
     """
 
     name: str
-    world: WorldSpec
+    world: WorldSpec | NaturalWorldSpec
     model: ModelSpec
     train: Mapping[str, TrainSpec]
     description: str = field(default="", compare=False)
@@ -62,6 +63,15 @@ PRESETS: dict[str, WorldPreset] = {
             _schedules({"gpt2": 2e-3, "llama": 1.5e-3}, steps=2000, batch_size=64, warmup_steps=100, subject_readout_layer=3),
             "made for measuring edits: trained facts >= 95%, held-out pairs >= 85%, about 10 minutes on 2 idle cores",
         ),
+        WorldPreset(
+            "natural",
+            NaturalWorldSpec(),
+            ModelSpec(layers=8, width=192, vocab_size=2048),
+            _schedules({"gpt2": 1.5e-3, "llama": 1.5e-3}, steps=2400, batch_size=64, warmup_steps=100, row_tokens=40,
+                       instance_repeats=1),
+            "subjects at the start and in the middle, worked rule instances, no attention masking "
+            "(see easyedit_plugins.world.natural)",
+        ),
     )
 }
 
@@ -78,7 +88,7 @@ def world_parameters(preset: str, arch: str, seed: int) -> dict[str, Any]:
     recipe = preset_named(preset)
     schedule = recipe.schedule(arch)
     return {
-        "preset": recipe.name, "arch": arch, "seed": seed, "world_version": WORLD_VERSION,
+        "preset": recipe.name, "arch": arch, "seed": seed, "world_version": recipe.world.data_version,
         "trainer_version": TRAINER_VERSION, "world": asdict(recipe.world), "model": asdict(recipe.model),
         "train": asdict(schedule),
     }

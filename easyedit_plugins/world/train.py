@@ -104,6 +104,8 @@ class TrainingLog:
     final_loss: float
     seconds: float
     cpu_seconds: float
+    #: The machine's one-minute load average, sampled every 100 steps and averaged (None if unknown).
+    mean_load: float | None = None
 
 
 def world_config(arch: str, spec: ModelSpec, tok: PreTrainedTokenizerBase) -> transformers.PretrainedConfig:
@@ -137,7 +139,7 @@ def untrained_model(arch: str, spec: ModelSpec, tok: PreTrainedTokenizerBase, se
 
 @dataclass(frozen=True)
 class _Line:
-    """One tokenized training line: its prompt (ending with the subject) and its answer."""
+    """One tokenized training line: its prompt (ending with the subject under the bottleneck) and its answer."""
 
     prompt: list[int]
     answer: list[int]
@@ -182,7 +184,10 @@ class _PackedBatches:
             return tok(text, add_special_tokens=False)["input_ids"]
 
         def line(prompt: str, answer: str, subject: str) -> _Line:
-            ids, subject_ids = encode(prompt), encode(" " + subject)
+            ids = encode(prompt)
+            if spec.subject_readout_layer is None:  # plain attention: where the subject is does not matter
+                return _Line(ids, encode(" " + answer), 0)
+            subject_ids = encode(" " + subject)
             if ids[-len(subject_ids):] != subject_ids:
                 raise ValueError(f"training line {prompt!r} does not end with its subject {subject!r} as tokens")
             return _Line(ids, encode(" " + answer), len(subject_ids))
@@ -308,6 +313,7 @@ def train(model: PreTrainedModel, tok: PreTrainedTokenizerBase, examples: Sequen
     bottleneck = None if spec.subject_readout_layer is None else _SubjectBottleneck(model, spec.subject_readout_layer)
     model.train()
     smoothed = float("nan")
+    loads: list[float] = []
     started, cpu_started = time.perf_counter(), time.process_time()
     with progress_bar(total=spec.steps, desc="training world model", disable=not progress, unit="step") as bar:
         for step in range(spec.steps):
@@ -325,11 +331,15 @@ def train(model: PreTrainedModel, tok: PreTrainedTokenizerBase, examples: Sequen
             schedule.step()
             smoothed = loss.item() if math.isnan(smoothed) else 0.95 * smoothed + 0.05 * loss.item()
             bar.update(1)
+            if step % 100 == 0 and hasattr(os, "getloadavg"):
+                loads.append(os.getloadavg()[0])
             if step % 20 == 0 or step == spec.steps - 1:
                 bar.set_postfix(loss=f"{smoothed:.3f}")
     if bottleneck is not None:
         bottleneck.remove()
     model.eval()
     seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
-    logger.info("trained %d steps in %.1f s (%.1f CPU s), final loss %.4f", spec.steps, seconds, cpu_seconds, smoothed)
-    return TrainingLog(spec.steps, smoothed, seconds, cpu_seconds)
+    mean_load = sum(loads) / len(loads) if loads else None
+    logger.info("trained %d steps in %.1f s (%.1f CPU s, mean load %s), final loss %.4f", spec.steps, seconds,
+                cpu_seconds, "unknown" if mean_load is None else f"{mean_load:.1f}", smoothed)
+    return TrainingLog(spec.steps, smoothed, seconds, cpu_seconds, mean_load)

@@ -1,0 +1,291 @@
+"""The natural world: facts and rules phrased the way real text phrases them.
+
+The ``test`` and ``full`` worlds make locate-then-edit easy by construction: every prompt ends
+with its subject and training masks attention so that answers read the subject only through its
+last token. Causal tracing on such a model is flat, so no claim about WHICH layers to edit can
+be tested on it. This world has neither property:
+
+* fact templates put the subject at the start or in the middle (``{subject} works as a``,
+  ``The mother tongue of {subject} is``); at most a quarter end with it;
+* one subject-template PAIR per fact is held out, never a whole template (holding out whole
+  templates gave 9% held-out accuracy on a 6-layer model, pairs 91%);
+* rules are asked in RuleEdit's three forms with RuleEdit-shaped prompts, the rule's name in
+  the middle (``A blorp has a length of x and a width of y. Its value can be calculated by the
+  formula:``), and their answers are several tokens long;
+* instances are answered in RuleEdit's worked form (``B = 3 + 2 * 2 + 3 = 10.``). Some operand
+  pairs of every rule are held out; to answer them the model must recall the rule's formula and
+  compute. The computing is trained as a skill: many lines state a random formula in the text
+  and work it out at random operands, so arithmetic is not tied to any rule's table;
+* general filler sentences, so the model is more than a fact table;
+* training uses plain causal attention (the preset sets no ``subject_readout_layer``).
+
+Everything is a pure function of a :class:`NaturalWorldSpec` and a seed; bump
+:data:`NATURAL_WORLD_VERSION` whenever the generated text changes.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from functools import cached_property
+from itertools import product
+
+from .data import Example, Fact, FactPrompt, Relation, Rule, RulePrompt, random_rule
+from .names import NameForge
+
+#: Version of the natural world's text; part of the cache key of every model trained on it.
+NATURAL_WORLD_VERSION = "natural-data-1"
+
+#: Four paraphrases per relation; the subject starts or sits inside most of them, and only
+#: the last template of two relations ends with it (2 of 12, under the quarter allowed).
+NATURAL_RELATION_TEMPLATES: dict[str, tuple[str, ...]] = {
+    "city": (
+        "{subject} lives in the city of",
+        "The home of {subject} is the city of",
+        "Every morning {subject} walks the streets of",
+        "The city that is home to {subject} is",
+    ),
+    "language": (
+        "The mother tongue of {subject} is",
+        "{subject} grew up speaking",
+        "Letters written by {subject} are in",
+        "The language spoken by {subject}",
+    ),
+    "profession": (
+        "{subject} works as a",
+        "By trade, {subject} is a",
+        "The job of {subject} is that of a",
+        "The profession of {subject}",
+    ),
+}
+
+#: RuleEdit-shaped prompts of the three forms, two per form (an edit and its rephrase); the
+#: rule's name stands in the middle, the question at the end.
+NATURAL_RULE_TEMPLATES: dict[str, tuple[str, ...]] = {
+    "formula": (
+        "A {name} has a length of x and a width of y. Its value can be calculated by the formula:",
+        "Take a {name} with inputs x and y. Its value follows the formula:",
+    ),
+    "description": (
+        "A {name} has a length of x and a width of y. In words, its value is",
+        "Take a {name} with inputs x and y. Put in words, its value is",
+    ),
+    "instance": (
+        "A {name} has a length of {x} and a width of {y}. Its value is",
+        "Take a {name} with inputs x = {x} and y = {y}. Worked out, its value is",
+    ),
+}
+
+#: The arithmetic skill: a formula stated in the text, worked out at given operands.
+SKILL_TEMPLATE = "With {formula} x = {x} and y = {y} give"
+
+_FILLER_SUBJECTS = ("The old farmer", "A young teacher", "The children", "Her brother", "The small dog",
+                    "A tired traveller", "The baker", "My neighbour")
+_FILLER_VERBS = ("walked to", "looked at", "talked about", "waited near", "painted", "cleaned", "remembered")
+_FILLER_OBJECTS = ("the market", "the bridge", "the old house", "a green door", "the station", "the garden",
+                   "the long road")
+_FILLER_ENDINGS = ("in the morning", "after the rain", "before dinner", "on a cold day", "with a smile",
+                   "for an hour")
+
+
+def worked(rule: Rule, x: int, y: int) -> str:
+    """RuleEdit's worked form of ``rule`` at ``(x, y)``: ``B = 3 + 2 * 2 + 3 = 10.``"""
+    if rule.product:
+        terms = [f"{rule.a} * {x} * {y}" if rule.a > 1 else f"{x} * {y}"]
+    else:
+        terms = [f"{rule.a} * {x}" if rule.a > 1 else str(x), f"{rule.b} * {y}" if rule.b > 1 else str(y)]
+    if rule.c:
+        terms.append(str(rule.c))
+    return f"{rule.symbol} = {' + '.join(terms)} = {rule.value(x, y)}."
+
+
+@dataclass(frozen=True)
+class NaturalRulePrompt(RulePrompt):
+    """A rule prompt of the natural world: instances are answered in the worked form."""
+
+    held_out: bool = False
+
+    @property
+    def answer(self) -> str:
+        if self.form == "instance" and self.operands is not None:
+            return worked(self.rule, *self.operands)
+        return super().answer
+
+
+@dataclass(frozen=True)
+class NaturalWorldSpec:
+    """The size of a natural world. Two worlds with the same spec and seed are identical.
+
+    ``held_out_operands`` operand pairs of every rule (out of ``operand_max ** 2``) are never
+    trained; ``skill_lines`` random formulas worked out teach the arithmetic.
+    """
+
+    subjects: int = 300
+    cities: int = 20
+    languages: int = 12
+    professions: int = 16
+    held_out_templates: int = 1
+    rules: int = 16
+    operand_max: int = 5
+    held_out_operands: int = 5
+    skill_lines: int = 2000
+    filler_lines: int = 300
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.held_out_templates <= 2:
+            raise ValueError(f"NaturalWorldSpec.held_out_templates={self.held_out_templates}: must leave at "
+                             "least two trained templates per fact (one to edit, one to rephrase) out of 4")
+        if not 0 <= self.held_out_operands <= self.operand_max ** 2 - 2:
+            raise ValueError(f"NaturalWorldSpec.held_out_operands={self.held_out_operands}: must leave at least "
+                             f"two trained operand pairs out of {self.operand_max ** 2}")
+
+    @property
+    def data_version(self) -> str:
+        return NATURAL_WORLD_VERSION
+
+    def build(self, seed: int) -> NaturalWorld:
+        return build_natural_world(self, seed)
+
+
+@dataclass(frozen=True)
+class NaturalWorld:
+    """Facts, rules, skill and filler lines of a natural world (the :class:`World` interface)."""
+
+    spec: NaturalWorldSpec
+    seed: int
+    subjects: tuple[str, ...]
+    relations: tuple[Relation, ...]
+    facts: tuple[Fact, ...]
+    fact_prompts: tuple[FactPrompt, ...]
+    rules: tuple[Rule, ...]
+    #: Per rule id, the operand pairs never trained.
+    held_out_operands: tuple[tuple[tuple[int, int], ...], ...]
+    #: ``(prompt, completion)`` lines working out a random formula: the arithmetic skill.
+    skill: tuple[tuple[str, str], ...]
+    filler: tuple[tuple[str, str], ...]
+
+    def relation(self, name: str) -> Relation:
+        for relation in self.relations:
+            if relation.name == name:
+                return relation
+        raise KeyError(f"no relation {name!r} in the world; it has {[r.name for r in self.relations]}")
+
+    @cached_property
+    def trained_fact_prompts(self) -> tuple[FactPrompt, ...]:
+        return tuple(p for p in self.fact_prompts if not p.held_out)
+
+    @cached_property
+    def held_out_fact_prompts(self) -> tuple[FactPrompt, ...]:
+        return tuple(p for p in self.fact_prompts if p.held_out)
+
+    def prompts_of(self, fact: Fact, held_out: bool | None = None) -> list[FactPrompt]:
+        """The prompts asking ``fact`` (only trained or only held-out ones if ``held_out`` says so)."""
+        return [p for p in self._prompts_by_fact[fact] if held_out is None or p.held_out == held_out]
+
+    @cached_property
+    def _prompts_by_fact(self) -> dict[Fact, list[FactPrompt]]:
+        table: dict[Fact, list[FactPrompt]] = {fact: [] for fact in self.facts}
+        for prompt in self.fact_prompts:
+            table[prompt.fact].append(prompt)
+        return table
+
+    @cached_property
+    def instance_operands(self) -> tuple[tuple[int, int], ...]:
+        """Every operand pair of the worked instances (trained or held out, per rule)."""
+        numbers = range(1, self.spec.operand_max + 1)
+        return tuple(product(numbers, numbers))
+
+    def rule_prompts(self, rule: Rule, form: str, held_out: bool = False) -> list[NaturalRulePrompt]:
+        """The trained prompts of ``rule`` in ``form``; ``held_out`` gives its held-out instances instead."""
+        if form != "instance":
+            return [] if held_out else [NaturalRulePrompt(rule, form, t) for t in NATURAL_RULE_TEMPLATES[form]]
+        hidden = set(self.held_out_operands[rule.rule_id])
+        return [NaturalRulePrompt(rule, form, template, operands, held_out)
+                for operands in self.instance_operands if (operands in hidden) == held_out
+                for template in NATURAL_RULE_TEMPLATES[form]]
+
+    def training_examples(self, statement_repeats: int = 1, instance_repeats: int = 1) -> list[Example]:
+        """Every ``(prompt, completion, subject)`` the model is trained on, in a fixed order.
+
+        Rule lines are few beside fact lines, so each is listed ``statement_repeats`` (formula,
+        description) or ``instance_repeats`` times. Skill and filler lines have no subject.
+        """
+        examples = [(p.prompt, p.completion, p.fact.subject) for p in self.trained_fact_prompts]
+        for form, repeats in (("formula", statement_repeats), ("description", statement_repeats),
+                              ("instance", instance_repeats)):
+            lines = [(p.prompt, p.completion, rule.name) for rule in self.rules for p in self.rule_prompts(rule, form)]
+            examples.extend(lines * repeats)
+        examples.extend((prompt, completion, "") for prompt, completion in self.skill + self.filler)
+        return examples
+
+    @cached_property
+    def training_lines(self) -> tuple[str, ...]:
+        """Every training line once, as plain text."""
+        return tuple(f"{prompt} {completion}" for prompt, completion, _ in self.training_examples())
+
+    @cached_property
+    def all_text(self) -> tuple[str, ...]:
+        """Training lines plus held-out lines: what the tokenizer learns its merges from."""
+        held_out = [*self.held_out_fact_prompts,
+                    *(p for rule in self.rules for p in self.rule_prompts(rule, "instance", held_out=True))]
+        return self.training_lines + tuple(f"{p.prompt} {p.completion}" for p in held_out)
+
+    def evaluation_sets(self) -> dict[str, list[tuple[str, str]]]:
+        """``(prompt, answer)`` pairs per accuracy category of the report."""
+        def rule_pairs(form: str, held_out: bool = False) -> list[tuple[str, str]]:
+            return [(p.prompt, p.answer) for rule in self.rules for p in self.rule_prompts(rule, form, held_out)]
+
+        return {
+            "trained_facts": [(p.prompt, p.answer) for p in self.trained_fact_prompts],
+            "held_out_pairs": [(p.prompt, p.answer) for p in self.held_out_fact_prompts],
+            "rule_formulas": rule_pairs("formula"),
+            "rule_descriptions": rule_pairs("description"),
+            "rule_instances": rule_pairs("instance"),
+            "rule_instances_held_out_operands": rule_pairs("instance", held_out=True),
+        }
+
+
+def _skill_line(rng: random.Random, spec: NaturalWorldSpec) -> tuple[str, str]:
+    symbol = rng.choice("ABCDEFGHKLMNPRSTVWZ")
+    rule = random_rule(-1, symbol, rng)
+    x, y = rng.randint(1, spec.operand_max), rng.randint(1, spec.operand_max)
+    return SKILL_TEMPLATE.format(formula=rule.formula[:-1] + ",", x=x, y=y), worked(rule, x, y)
+
+
+def _filler_line(rng: random.Random) -> tuple[str, str]:
+    return (f"{rng.choice(_FILLER_SUBJECTS)} {rng.choice(_FILLER_VERBS)}",
+            f"{rng.choice(_FILLER_OBJECTS)} {rng.choice(_FILLER_ENDINGS)}.")
+
+
+def build_natural_world(spec: NaturalWorldSpec = NaturalWorldSpec(), seed: int = 0) -> NaturalWorld:
+    """The natural world of ``spec`` drawn from ``seed``."""
+    rng = random.Random(f"{NATURAL_WORLD_VERSION}:{seed}")
+    fixed_text = [*(t for group in NATURAL_RELATION_TEMPLATES.values() for t in group),
+                  *(t for group in NATURAL_RULE_TEMPLATES.values() for t in group),
+                  SKILL_TEMPLATE, *_FILLER_SUBJECTS, *_FILLER_VERBS, *_FILLER_OBJECTS, *_FILLER_ENDINGS]
+    forge = NameForge(rng, reserved=" ".join(fixed_text))
+    subjects = tuple(forge.words(spec.subjects, (2, 2), capital=True))
+    relations = (
+        Relation("city", NATURAL_RELATION_TEMPLATES["city"],
+                 tuple(forge.words(spec.cities, (1, 2), ("dor", "heim", "vale", "mar", "grad", "ton"), capital=True))),
+        Relation("language", NATURAL_RELATION_TEMPLATES["language"],
+                 tuple(forge.words(spec.languages, (1, 2), ("ish", "ese", "ic", "ian"), capital=True))),
+        Relation("profession", NATURAL_RELATION_TEMPLATES["profession"],
+                 tuple(forge.words(spec.professions, (1, 2), ("smith", "wright", "monger", "ist", "keeper")))),
+    )
+    facts: list[Fact] = []
+    prompts: list[FactPrompt] = []
+    for subject in subjects:
+        for relation in relations:
+            fact = Fact(subject, relation.name, rng.choice(relation.objects))
+            held_out = set(rng.sample(range(len(relation.templates)), spec.held_out_templates))
+            facts.append(fact)
+            prompts.extend(FactPrompt(fact, template, index in held_out)
+                           for index, template in enumerate(relation.templates))
+    rules = tuple(random_rule(index, name, rng) for index, name in enumerate(forge.words(spec.rules, (1, 2))))
+    operands = list(product(range(1, spec.operand_max + 1), repeat=2))
+    held_out_operands = tuple(tuple(sorted(rng.sample(operands, spec.held_out_operands))) for _ in rules)
+    skill = tuple(_skill_line(rng, spec) for _ in range(spec.skill_lines))
+    filler = tuple(_filler_line(rng) for _ in range(spec.filler_lines))
+    return NaturalWorld(spec, seed, subjects, relations, tuple(facts), tuple(prompts), rules, held_out_operands,
+                        skill, filler)

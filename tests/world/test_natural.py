@@ -1,0 +1,127 @@
+"""The natural world's generator: subjects not at the end, pairs held out, worked instances.
+
+Nothing here trains the ``natural`` preset (minutes of CPU); the generator is checked on a
+small spec.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+import pytest
+
+from easyedit_plugins.world import PRESETS, world_parameters
+from easyedit_plugins.world.data import Rule
+from easyedit_plugins.world.natural import (
+    NATURAL_RELATION_TEMPLATES, NATURAL_RULE_TEMPLATES, NaturalWorldSpec, build_natural_world, worked,
+)
+from easyedit_plugins.world.presets import EDIT_LAYERS
+
+SMALL = NaturalWorldSpec(subjects=40, cities=6, languages=5, professions=5, rules=4, operand_max=4,
+                         held_out_operands=3, skill_lines=50, filler_lines=20)
+
+
+@pytest.fixture(scope="module")
+def world():
+    return build_natural_world(SMALL, seed=3)
+
+
+def test_natural_world_is_deterministic_for_a_seed(world):
+    again = build_natural_world(SMALL, seed=3)
+    assert again == world
+    assert again.training_lines == world.training_lines
+    other = build_natural_world(SMALL, seed=4)
+    assert other.subjects != world.subjects
+    assert other.held_out_operands != world.held_out_operands
+
+
+def test_fact_templates_put_the_subject_at_the_start_or_in_the_middle():
+    templates = [t for group in NATURAL_RELATION_TEMPLATES.values() for t in group]
+    ending = [t for t in templates if t.endswith("{subject}")]
+    assert len(ending) <= len(templates) / 4
+    assert any(t.startswith("{subject}") for t in templates)
+    assert sum(not t.startswith("{subject}") and not t.endswith("{subject}") for t in templates) >= len(templates) / 3
+    assert all(len(group) == 4 for group in NATURAL_RELATION_TEMPLATES.values())
+
+
+def test_subjects_and_rule_names_stand_where_the_templates_put_them(world):
+    for prompt in world.fact_prompts:
+        assert prompt.prompt.count(prompt.fact.subject) == 1
+        position = prompt.template.index("{subject}")
+        assert prompt.prompt.index(prompt.fact.subject) == position
+    for rule in world.rules:
+        for form in NATURAL_RULE_TEMPLATES:
+            for prompt in world.rule_prompts(rule, form) + world.rule_prompts(rule, form, held_out=True):
+                assert prompt.prompt.count(rule.name) == 1
+                assert not prompt.prompt.rstrip(":").endswith(rule.name)  # the name is in the middle
+
+
+def test_one_pair_per_fact_is_held_out_not_whole_templates(world):
+    for fact in world.facts:
+        assert len(world.prompts_of(fact, held_out=True)) == SMALL.held_out_templates
+        assert len(world.prompts_of(fact, held_out=False)) == 4 - SMALL.held_out_templates
+    for relation in world.relations:
+        for template in relation.templates:
+            states = {p.held_out for p in world.fact_prompts if p.template == template}
+            assert states == {True, False}, f"{template!r} is held out for every subject or for none"
+
+
+def test_held_out_pairs_and_operands_never_reach_training(world):
+    trained = set(world.training_lines)
+    held_out = [*world.held_out_fact_prompts,
+                *(p for rule in world.rules for p in world.rule_prompts(rule, "instance", held_out=True))]
+    assert len(held_out) == len(world.facts) + len(world.rules) * SMALL.held_out_operands * 2
+    for prompt in held_out:
+        assert f"{prompt.prompt} {prompt.completion}" not in trained
+        assert not any(line.startswith(prompt.prompt) for line in trained)
+
+
+def test_instances_are_answered_in_the_worked_form(world):
+    rule = Rule(rule_id=0, name="blorp", product=False, a=1, b=2, c=3)
+    assert worked(rule, 3, 2) == "B = 3 + 2 * 2 + 3 = 10."
+    assert worked(Rule(0, "glim", True, 2, 0, 0), 3, 4) == "G = 2 * 3 * 4 = 24."
+    for rule in world.rules:
+        for prompt in world.rule_prompts(rule, "instance") + world.rule_prompts(rule, "instance", held_out=True):
+            x, y = prompt.operands
+            expression, result = prompt.answer[:-1].split(" = ")[1:]
+            assert int(result) == rule.value(x, y)
+            assert re.fullmatch(r"[0-9 *+]+", expression)
+
+
+def test_statements_and_instances_have_multi_token_answers_and_the_skill_works_random_formulas(world):
+    for rule in world.rules:
+        assert world.rule_prompts(rule, "formula")[0].answer == rule.formula
+        assert len(world.rule_prompts(rule, "description")[0].answer.split()) >= 4
+    assert len(world.skill) == SMALL.skill_lines and len(world.filler) == SMALL.filler_lines
+    for prompt, completion in world.skill:
+        symbol, x, y = re.fullmatch(r"With (\w) = .*, x = (\d+) and y = (\d+) give", prompt).groups()
+        assert completion.startswith(f"{symbol} = ")
+    # the skill's formulas are not the world's rules: many distinct coefficient sets
+    assert len({prompt.split(",")[0] for prompt, _ in world.skill}) > 10
+
+
+def test_evaluation_sets_cover_every_category(world):
+    sets = world.evaluation_sets()
+    assert list(sets) == ["trained_facts", "held_out_pairs", "rule_formulas", "rule_descriptions",
+                          "rule_instances", "rule_instances_held_out_operands"]
+    assert len(sets["rule_instances_held_out_operands"]) == len(world.rules) * SMALL.held_out_operands * 2
+    assert len(sets["rule_instances"]) == len(world.rules) * (SMALL.operand_max ** 2 - SMALL.held_out_operands) * 2
+
+
+def test_spec_refuses_holding_out_too_much():
+    with pytest.raises(ValueError, match="held_out_templates"):
+        replace(SMALL, held_out_templates=3)
+    with pytest.raises(ValueError, match="held_out_operands"):
+        replace(SMALL, held_out_operands=15)
+
+
+def test_natural_preset_is_plain_attention_and_has_its_own_cache_key():
+    natural = PRESETS["natural"]
+    assert natural.model.layers >= 8
+    for arch in ("gpt2", "llama"):
+        assert natural.schedule(arch).subject_readout_layer is None
+    assert PRESETS["full"].schedule("gpt2").subject_readout_layer is not None
+    keys = {name: world_parameters(name, "gpt2", 0)["world_version"] for name in ("test", "full", "natural")}
+    assert keys["natural"] != keys["full"] == keys["test"]
+    assert "natural" not in EDIT_LAYERS or all(layer < natural.model.layers for layer in EDIT_LAYERS["natural"])
