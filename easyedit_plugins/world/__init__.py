@@ -3,7 +3,9 @@
 A run-time feature, not a test helper: the demo, LGA's ``world:`` proxy sets, the examples and
 the benchmarks all use it. Modules:
 
-* :mod:`.data` builds the invented knowledge base (:mod:`.names` makes up its names);
+* :mod:`.data` builds the invented knowledge base of the ``test`` and ``full`` presets, :mod:`.natural`
+  the ``natural`` preset's (subjects not at the end, worked instances, no attention masking);
+  :mod:`.names` makes up their names;
 * :mod:`.requests` turns it into EasyEdit requests; :mod:`.evaluation` scores a model on it;
 * :mod:`.tokenizer` trains the word-level tokenizer, :mod:`.train` the model;
 * :mod:`.presets` names the sizes; :mod:`.cache` keeps trained models once per machine;

@@ -120,7 +120,7 @@ class NaturalWorldSpec:
     trained; ``skill_lines`` random formulas worked out teach the arithmetic.
     """
 
-    subjects: int = 300
+    subjects: int = 200
     cities: int = 20
     languages: int = 12
     professions: int = 16
@@ -128,8 +128,8 @@ class NaturalWorldSpec:
     rules: int = 16
     operand_max: int = 5
     held_out_operands: int = 5
-    skill_lines: int = 2000
-    filler_lines: int = 300
+    skill_lines: int = 1600
+    filler_lines: int = 200
 
     def __post_init__(self) -> None:
         if not 0 <= self.held_out_templates <= 2:

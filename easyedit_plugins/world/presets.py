@@ -67,7 +67,7 @@ PRESETS: dict[str, WorldPreset] = {
             "natural",
             NaturalWorldSpec(),
             ModelSpec(layers=8, width=192, vocab_size=2048),
-            _schedules({"gpt2": 1.5e-3, "llama": 1.5e-3}, steps=2400, batch_size=64, warmup_steps=100, row_tokens=40,
+            _schedules({"gpt2": 1.5e-3, "llama": 1.5e-3}, steps=1800, batch_size=64, warmup_steps=100, row_tokens=40,
                        instance_repeats=1),
             "subjects at the start and in the middle, worked rule instances, no attention masking "
             "(see easyedit_plugins.world.natural)",

@@ -16,7 +16,8 @@ from easyedit_plugins.world.data import Rule
 from easyedit_plugins.world.natural import (
     NATURAL_RELATION_TEMPLATES, NATURAL_RULE_TEMPLATES, NaturalWorldSpec, build_natural_world, worked,
 )
-from easyedit_plugins.world.presets import EDIT_LAYERS
+from easyedit_plugins.world.tokenizer import train_tokenizer
+from easyedit_plugins.world.train import ModelSpec, TrainSpec, train, untrained_model
 
 SMALL = NaturalWorldSpec(subjects=40, cities=6, languages=5, professions=5, rules=4, operand_max=4,
                          held_out_operands=3, skill_lines=50, filler_lines=20)
@@ -124,4 +125,14 @@ def test_natural_preset_is_plain_attention_and_has_its_own_cache_key():
     assert PRESETS["full"].schedule("gpt2").subject_readout_layer is not None
     keys = {name: world_parameters(name, "gpt2", 0)["world_version"] for name in ("test", "full", "natural")}
     assert keys["natural"] != keys["full"] == keys["test"]
-    assert "natural" not in EDIT_LAYERS or all(layer < natural.model.layers for layer in EDIT_LAYERS["natural"])
+
+
+def test_training_takes_natural_lines_with_plain_attention_only(world):
+    tok = train_tokenizer(512, extra_corpus=world.all_text)
+    model = untrained_model("gpt2", ModelSpec(layers=2, width=32, vocab_size=512), tok, seed=0)
+    examples = world.training_examples()
+    plain = TrainSpec(steps=2, batch_size=8, learning_rate=1e-3, warmup_steps=1, row_tokens=40)
+    log = train(model, tok, examples, plain, seed=0, progress=False)
+    assert log.steps == 2 and log.final_loss == log.final_loss  # not NaN
+    with pytest.raises(ValueError, match="does not end with its subject"):
+        train(model, tok, examples, replace(plain, subject_readout_layer=1), seed=0, progress=False)
