@@ -76,6 +76,7 @@ def plot(results: dict[str, TracingResult], title: str, path: Path) -> None:
     axes.set_ylabel("indirect effect (recovered p(answer))")
     axes.set_title(title, fontsize=10)
     axes.set_xticks(list(layers))
+    axes.set_ylim(bottom=min(0.0, *(min(r.subject_last + r.last) for r in results.values())))
     axes.grid(alpha=0.3)
     axes.legend(fontsize=7, ncol=2)
     figure.tight_layout()
@@ -154,6 +155,10 @@ def summarise(results: dict[str, TracingResult]) -> list[str]:
             f"layer (= clean - corrupted). ")
     if crossing is None:
         line += "It never exceeds the subject's last token's by more than the flatness margin."
+    elif crossing == 0:
+        line += (f"Restoring the final token from layer 0 on already recovers {final[0] / final[-1]:.0%} of it: the "
+                 "final token reads the subject's tokens with layer-0 attention, not from the subject's enriched "
+                 "position in later layers.")
     else:
         line += (f"It first exceeds the subject's last token's at layer {crossing}: the answer's information moves "
                  f"from the subject's position to the final token in the layers before {crossing}.")
