@@ -25,8 +25,6 @@ import datetime
 import json
 import os
 import random
-import shlex
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +35,7 @@ from easyedit_plugins.plotting import matplotlib_parts
 from easyedit_plugins.world import load_world_model
 from easyedit_plugins.world.data import FactPrompt
 from easyedit_plugins.world.presets import preset_named
-from timing import machine
+from results_file import command_line, machine
 
 def subject_position(prompt: FactPrompt) -> str:
     """Where the template puts the subject: 'start', 'middle' or 'end'."""
@@ -200,7 +198,7 @@ def main() -> None:
     recipe = preset_named(args.preset)
     record = {
         "preset": args.preset, "arch": args.arch, "seed": args.seed, "date": date, "machine": machine(),
-        "command": shlex.join(["python", *sys.argv]), "load_before": load_before, "load_after": os.getloadavg()[0],
+        "command": command_line(), "load_before": load_before, "load_after": os.getloadavg()[0],
         "world_report": world.report, "model": {"layers": recipe.model.layers, "width": recipe.model.width},
         "batch_size": recipe.schedule(args.arch).batch_size,
         "category_sizes": {name: len(pairs) for name, pairs in world.world.evaluation_sets().items()},
