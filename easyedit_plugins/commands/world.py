@@ -16,6 +16,8 @@ import json
 PRESET_HELP = {
     "test": "GPT-2 with 4 layers, width 128, 120 subjects and 6 rules; trains in about a minute on 2 cores",
     "full": "GPT-2 with 6 layers, width 256, 500 subjects and 16 rules; trains in about 10 minutes on 2 idle cores",
+    "natural": "8 layers, width 192, 200 subjects and 16 rules, subjects at the start and in the middle, "
+               "worked rule instances, no attention masking; 28 minutes on 1 thread of 2 busy cores",
 }
 ARCHES = ("gpt2", "llama")
 
