@@ -154,6 +154,9 @@ def rule_requests(world: World, seed: int = 0, knows: Knows | None = None, rules
     its formula and description and at least two such instances; ``rules`` (ids) restricts the
     choice, and naming a rule that is not usable is an error.
     """
+    if not isinstance(world, World):
+        # The natural world's rule prompts and worked answers differ; requests for them are issue 12's next part.
+        raise NotImplementedError(f"rule requests are built for the test and full worlds only, not {type(world).__name__}")
     rng = random.Random(f"rule-requests:{seed}")
     all_prompts = [p for rule in world.rules for form in RULE_FORMS for p in world.rule_prompts(rule, form)]
     known = _known_prompts(all_prompts, knows)
