@@ -71,7 +71,8 @@ PRESETS: dict[str, WorldPreset] = {
                        instance_repeats=1),
             "subjects at the start and in the middle, worked rule instances, no attention masking (see "
             "easyedit_plugins.world.natural); GPT-2 on 2026-11-26: 99.2% trained facts, 80.3% held-out pairs, "
-            "100% rule statements and trained instances, 85% held-out operands, 28 minutes on 1 thread of 2 busy cores",
+            "100% rule statements and trained instances, 85% held-out operands, 28 minutes on 1 thread of 2 busy cores "
+            "(Llama: 99.0%, 78.3%, 100%, 88.8%, 18 minutes)",
         ),
     )
 }
