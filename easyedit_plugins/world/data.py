@@ -241,17 +241,13 @@ class WorldSpec:
         return build_world(self, seed)
 
 
-@dataclass(frozen=True)
-class World:
-    """The knowledge base: relations, facts, their prompts (trained and held out) and rules."""
+class FactTable:
+    """Fact lookups shared by every kind of world: a world that holds ``relations``, ``facts``
+    and ``fact_prompts`` (dataclass fields of the subclass) answers them the same way."""
 
-    spec: WorldSpec
-    seed: int
-    subjects: tuple[str, ...]
     relations: tuple[Relation, ...]
     facts: tuple[Fact, ...]
     fact_prompts: tuple[FactPrompt, ...]
-    rules: tuple[Rule, ...]
 
     def relation(self, name: str) -> Relation:
         for relation in self.relations:
@@ -277,6 +273,19 @@ class World:
         for prompt in self.fact_prompts:
             table[prompt.fact].append(prompt)
         return table
+
+
+@dataclass(frozen=True)
+class World(FactTable):
+    """The knowledge base: relations, facts, their prompts (trained and held out) and rules."""
+
+    spec: WorldSpec
+    seed: int
+    subjects: tuple[str, ...]
+    relations: tuple[Relation, ...]
+    facts: tuple[Fact, ...]
+    fact_prompts: tuple[FactPrompt, ...]
+    rules: tuple[Rule, ...]
 
     @cached_property
     def instance_operands(self) -> tuple[tuple[int, int], ...]:

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from itertools import product
 
-from .data import Example, Fact, FactPrompt, Relation, Rule, RulePrompt, random_rule
+from .data import Example, Fact, FactPrompt, FactTable, Relation, Rule, RulePrompt, random_rule
 from .names import NameForge
 
 #: Version of the natural world's text; part of the cache key of every model trained on it.
@@ -148,7 +148,7 @@ class NaturalWorldSpec:
 
 
 @dataclass(frozen=True)
-class NaturalWorld:
+class NaturalWorld(FactTable):
     """Facts, rules, skill and filler lines of a natural world (the :class:`World` interface)."""
 
     spec: NaturalWorldSpec
@@ -163,31 +163,6 @@ class NaturalWorld:
     #: ``(prompt, completion)`` lines working out a random formula: the arithmetic skill.
     skill: tuple[tuple[str, str], ...]
     filler: tuple[tuple[str, str], ...]
-
-    def relation(self, name: str) -> Relation:
-        for relation in self.relations:
-            if relation.name == name:
-                return relation
-        raise KeyError(f"no relation {name!r} in the world; it has {[r.name for r in self.relations]}")
-
-    @cached_property
-    def trained_fact_prompts(self) -> tuple[FactPrompt, ...]:
-        return tuple(p for p in self.fact_prompts if not p.held_out)
-
-    @cached_property
-    def held_out_fact_prompts(self) -> tuple[FactPrompt, ...]:
-        return tuple(p for p in self.fact_prompts if p.held_out)
-
-    def prompts_of(self, fact: Fact, held_out: bool | None = None) -> list[FactPrompt]:
-        """The prompts asking ``fact`` (only trained or only held-out ones if ``held_out`` says so)."""
-        return [p for p in self._prompts_by_fact[fact] if held_out is None or p.held_out == held_out]
-
-    @cached_property
-    def _prompts_by_fact(self) -> dict[Fact, list[FactPrompt]]:
-        table: dict[Fact, list[FactPrompt]] = {fact: [] for fact in self.facts}
-        for prompt in self.fact_prompts:
-            table[prompt.fact].append(prompt)
-        return table
 
     @cached_property
     def instance_operands(self) -> tuple[tuple[int, int], ...]:
