@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import Mapping, Protocol
 from functools import cached_property
 from itertools import product
 
@@ -344,13 +345,38 @@ def build_world(spec: WorldSpec = WorldSpec(), seed: int = 0) -> World:
     rng = random.Random(f"{WORLD_VERSION}:{seed}")
     template_text = " ".join(t for group in (*RELATION_TEMPLATES.values(), *RULE_TEMPLATES.values()) for t in group)
     forge = NameForge(rng, reserved=template_text)
+    subjects, relations, facts, prompts = draw_facts(rng, forge, RELATION_TEMPLATES, spec)
+    rule_names = forge.words(spec.rules, (1, 2))
+    rules = tuple(random_rule(index, name, rng) for index, name in enumerate(rule_names))
+    return World(spec, seed, subjects, relations, facts, prompts, rules)
+
+
+class FactCounts(Protocol):
+    """What :func:`draw_facts` reads of a world's spec."""
+
+    subjects: int
+    cities: int
+    languages: int
+    professions: int
+    held_out_templates: int
+
+
+def draw_facts(
+    rng: random.Random, forge: NameForge, templates: Mapping[str, tuple[str, ...]], spec: FactCounts
+) -> tuple[tuple[str, ...], tuple[Relation, ...], tuple[Fact, ...], tuple[FactPrompt, ...]]:
+    """Subjects, the three relations with ``templates``, every fact and its prompts (one
+    subject-template pair per fact held out, ``spec.held_out_templates`` of them).
+
+    Every kind of world draws its facts here, in this fixed order of random draws: a world's
+    content, and with it its cached model, depends on it.
+    """
     subjects = tuple(forge.words(spec.subjects, (2, 2), capital=True))
     relations = (
-        Relation("city", RELATION_TEMPLATES["city"],
+        Relation("city", templates["city"],
                  tuple(forge.words(spec.cities, (1, 2), ("dor", "heim", "vale", "mar", "grad", "ton"), capital=True))),
-        Relation("language", RELATION_TEMPLATES["language"],
+        Relation("language", templates["language"],
                  tuple(forge.words(spec.languages, (1, 2), ("ish", "ese", "ic", "ian"), capital=True))),
-        Relation("profession", RELATION_TEMPLATES["profession"],
+        Relation("profession", templates["profession"],
                  tuple(forge.words(spec.professions, (1, 2), ("smith", "wright", "monger", "ist", "keeper")))),
     )
     facts: list[Fact] = []
@@ -362,6 +388,4 @@ def build_world(spec: WorldSpec = WorldSpec(), seed: int = 0) -> World:
             facts.append(fact)
             prompts.extend(FactPrompt(fact, template, index in held_out)
                            for index, template in enumerate(relation.templates))
-    rule_names = forge.words(spec.rules, (1, 2))
-    rules = tuple(random_rule(index, name, rng) for index, name in enumerate(rule_names))
-    return World(spec, seed, subjects, relations, tuple(facts), tuple(prompts), rules)
+    return subjects, relations, tuple(facts), tuple(prompts)

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from itertools import product
 
-from .data import Example, Fact, FactPrompt, FactTable, Relation, Rule, RulePrompt, random_rule
+from .data import Example, Fact, FactPrompt, FactTable, Relation, Rule, RulePrompt, draw_facts, random_rule
 from .names import NameForge
 
 #: Version of the natural world's text; part of the cache key of every model trained on it.
@@ -239,28 +239,11 @@ def build_natural_world(spec: NaturalWorldSpec = NaturalWorldSpec(), seed: int =
                   *(t for group in NATURAL_RULE_TEMPLATES.values() for t in group),
                   SKILL_TEMPLATE, *_FILLER_SUBJECTS, *_FILLER_VERBS, *_FILLER_OBJECTS, *_FILLER_ENDINGS]
     forge = NameForge(rng, reserved=" ".join(fixed_text))
-    subjects = tuple(forge.words(spec.subjects, (2, 2), capital=True))
-    relations = (
-        Relation("city", NATURAL_RELATION_TEMPLATES["city"],
-                 tuple(forge.words(spec.cities, (1, 2), ("dor", "heim", "vale", "mar", "grad", "ton"), capital=True))),
-        Relation("language", NATURAL_RELATION_TEMPLATES["language"],
-                 tuple(forge.words(spec.languages, (1, 2), ("ish", "ese", "ic", "ian"), capital=True))),
-        Relation("profession", NATURAL_RELATION_TEMPLATES["profession"],
-                 tuple(forge.words(spec.professions, (1, 2), ("smith", "wright", "monger", "ist", "keeper")))),
-    )
-    facts: list[Fact] = []
-    prompts: list[FactPrompt] = []
-    for subject in subjects:
-        for relation in relations:
-            fact = Fact(subject, relation.name, rng.choice(relation.objects))
-            held_out = set(rng.sample(range(len(relation.templates)), spec.held_out_templates))
-            facts.append(fact)
-            prompts.extend(FactPrompt(fact, template, index in held_out)
-                           for index, template in enumerate(relation.templates))
+    subjects, relations, facts, prompts = draw_facts(rng, forge, NATURAL_RELATION_TEMPLATES, spec)
     rules = tuple(random_rule(index, name, rng) for index, name in enumerate(forge.words(spec.rules, (1, 2))))
     operands = list(product(range(1, spec.operand_max + 1), repeat=2))
     held_out_operands = tuple(tuple(sorted(rng.sample(operands, spec.held_out_operands))) for _ in rules)
     skill = tuple(_skill_line(rng, spec) for _ in range(spec.skill_lines))
     filler = tuple(_filler_line(rng) for _ in range(spec.filler_lines))
-    return NaturalWorld(spec, seed, subjects, relations, tuple(facts), tuple(prompts), rules, held_out_operands,
+    return NaturalWorld(spec, seed, subjects, relations, facts, prompts, rules, held_out_operands,
                         skill, filler)
