@@ -3,6 +3,8 @@
 Every number the README quotes comes from one of these files, so each records the date, the
 machine (CPU, usable cores, load average, versions), the exact command that wrote it and the raw
 measurements as JSON. Nothing here imports torch: versions come from the installed metadata.
+Files are written atomically (a temporary file moved into place), so an interrupted benchmark
+never leaves a half-written result beside the README's numbers.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import shlex
 import sys
 from pathlib import Path
 from typing import Any
+
+from easyedit_plugins.core.files import write_atomically
 
 #: Where result files go.
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -67,11 +71,11 @@ def write_result(name: str, results: dict[str, Any], summary: str) -> Path:
               "machine": machine(), "command": command_line(), "summary": summary, "results": results}
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     path = RESULTS_DIR / f"{name}-{today}.json"
-    path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    write_atomically(path, lambda stream: stream.write(json.dumps(record, indent=2) + "\n"))
     lines = [f"# {name}, {today}", "", summary, "", f"* Command: `{record['command']}`",
              f"* Machine: {record['machine']['cpu']}, {record['machine']['cores']} usable core(s), load average "
              f"{record['machine']['load_average']}, Python {record['machine']['python']}, torch "
              f"{record['machine']['torch']}, transformers {record['machine']['transformers']}",
              f"* Raw measurements: [`{path.name}`]({path.name})", ""]
-    path.with_suffix(".md").write_text("\n".join(lines), encoding="utf-8")
+    write_atomically(path.with_suffix(".md"), lambda stream: stream.write("\n".join(lines)))
     return path
