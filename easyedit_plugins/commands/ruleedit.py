@@ -14,6 +14,10 @@ from typing import Any
 
 import yaml
 
+#: The built-in judges' default time limit, written out so that ``--help`` stays torch-free
+#: (tests/cli/test_cli_constants.py checks it against the judges' own).
+DEFAULT_JUDGE_TIME_LIMIT = 2.0
+
 
 def _yaml_value(text: str, item: str) -> Any:
     try:
@@ -47,6 +51,16 @@ def _rule_ids(items: list[str] | None) -> list[str] | None:
     return [part for item in items for part in item.replace(",", " ").split()]
 
 
+def _positive_seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not seconds > 0 or seconds == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive, finite number of seconds, got {text!r}")
+    return seconds
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hparams", required=True, help="hyperparameter file; its alg_name picks the method")
     parser.add_argument("--data", required=True, help="RuleEdit-200 zip, or the folder of numbered rule folders")
@@ -57,6 +71,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rules", nargs="+", metavar="ID", help="only these rule ids (space or comma separated)")
     parser.add_argument("--judge", default="auto",
                         help="judge of every answer: auto (default), exact, numeric, symbolic, squad_exact, or any judge a plugin registers (see `easyedit-plugins plugins`)")
+    parser.add_argument("--judge-time-limit", type=_positive_seconds, metavar="SECONDS",
+                        help="seconds one judgement of a built-in judge may take before it answers False "
+                             f"(default {DEFAULT_JUDGE_TIME_LIMIT:g}; the rule files record every answer given up)")
     parser.add_argument("--no-pre", action="store_true", help="skip the evaluation of the unedited model")
     parser.add_argument("--eval-batch-size", type=int, default=8, help="prompts per generation batch (default 8)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -74,7 +91,8 @@ def run(args: argparse.Namespace) -> int:
         method_kwargs=parse_method_kwargs(args.method_kwargs),
         rule_ids=_rule_ids(args.rules),
         limit=args.limit,
-        settings=EvaluationSettings(judge=args.judge, pre=not args.no_pre, batch_size=args.eval_batch_size),
+        settings=EvaluationSettings(judge=args.judge, pre=not args.no_pre, batch_size=args.eval_batch_size,
+                                     judge_time_limit=args.judge_time_limit),
         show_progress=not args.no_progress,
         restart=args.restart,
     )

@@ -28,11 +28,16 @@ logger = logging.getLogger(__name__)
 class EvaluationSettings:
     """How every prompt is graded: the judge, by its name in the plugin registry (the built-in
     ones are described in :mod:`easyedit_plugins.evaluation.judges`; a plugin may add more),
-    whether the unedited model is evaluated too (DMLE's ``pre``), and the generation batch."""
+    whether the unedited model is evaluated too (DMLE's ``pre``), the generation batch, and the
+    seconds one judgement of a package judge may take (``None``: the judges' default; a judge
+    that runs out of time answers False and the rule file says why). A model can generate a
+    formula that takes long to compare; the limit is a setting because a slow machine may need
+    more time for honest answers."""
 
     judge: str = AUTO_JUDGE
     pre: bool = True
     batch_size: int = 8
+    judge_time_limit: float | None = None
 
     def check(self) -> None:
         judges = get_registry().judge_names()
@@ -40,6 +45,8 @@ class EvaluationSettings:
             raise ValueError(f"unknown judge {self.judge!r}; available: {', '.join(judges)}")
         if self.batch_size < 1:
             raise ValueError(f"the evaluation batch size must be at least 1, got {self.batch_size}")
+        if self.judge_time_limit is not None and not self.judge_time_limit > 0:
+            raise ValueError(f"the judge time limit must be a positive number of seconds, got {self.judge_time_limit}")
 
 
 @dataclass
@@ -66,7 +73,7 @@ class RuleProcessor:
     def _evaluate(self, model: Any, tok: Any, requests: list[dict[str, Any]]) -> list[Any]:
         return evaluate_requests(
             model, tok, requests, judge_kind=self.settings.judge, batch_size=self.settings.batch_size, show_progress=False,
-            judge_function=self.judge,
+            judge_function=self.judge, judge_time_limit=self.settings.judge_time_limit,
         )
 
     def process(self, model: torch.nn.Module, tok: Any, rule: Rule, reference: dict[str, float]) -> RuleResult:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import get_args
 
-from easyedit_plugins.commands import lga, stats, world
+from easyedit_plugins.commands import lga, ruleedit, stats, world
 from easyedit_plugins.core import stats as core_stats
 from easyedit_plugins.core import stats_store
+from easyedit_plugins.evaluation import judges
 from easyedit_plugins.selectors.lga import hparams as lga_hparams
 from easyedit_plugins.world import PRESETS
 from easyedit_plugins.world.train import WORLD_ARCHES
@@ -27,3 +28,7 @@ def test_lga_choices_are_the_hparams_literals():
 def test_stats_defaults_are_the_engines():
     assert stats.DEFAULT_MAX_LENGTH == core_stats.DEFAULT_MAX_LENGTH
     assert tuple(stats.STORAGE_DTYPES) == tuple(stats_store.STORAGE_DTYPES)
+
+
+def test_judge_time_limit_default_is_the_judges():
+    assert ruleedit.DEFAULT_JUDGE_TIME_LIMIT == judges.DEFAULT_TIME_LIMIT

@@ -152,3 +152,26 @@ def test_a_moved_model_resumes_but_other_weights_are_refused(full_run, tmp_path,
     with pytest.raises(ManifestMismatch, match="model weights: .* with different weights"):
         run_ruleedit(TINY_DMLE, ruleedit_data, out, method_kwargs={**dmle_kwargs, "model_name": str(other)},
                      show_progress=False)
+
+
+
+def test_the_judge_time_limit_reaches_the_judges_and_bad_values_are_refused(tmp_path, ruleedit_data, dmle_kwargs,
+                                                                            capsys, monkeypatch):
+    from easyedit_plugins.runners import rule_processing
+
+    limits = []
+    real_evaluate = rule_processing.evaluate_requests
+
+    def spy(*args, **kwargs):
+        limits.append(kwargs.get("judge_time_limit"))
+        return real_evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(rule_processing, "evaluate_requests", spy)
+    common = ["ruleedit", "--hparams", str(TINY_DMLE), "--data", str(ruleedit_data), "--out", str(tmp_path / "out"),
+              "--no-progress", "--rules", "1", "--method-kwargs"] + [f"{k}={v}" for k, v in dmle_kwargs.items()]
+    for bad in ("0", "-1", "inf", "soon"):
+        with pytest.raises(SystemExit) as refused:
+            main(common + ["--judge-time-limit", bad])
+        assert refused.value.code == 2 and "--judge-time-limit" in capsys.readouterr().err
+    assert main(common + ["--judge-time-limit", "7.5"]) == 0
+    assert limits == [7.5, 7.5]  # the unedited model's evaluation and the edited one's
