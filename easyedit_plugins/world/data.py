@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Mapping, Protocol
+from typing import Mapping, Protocol, Sequence
 from functools import cached_property
 from itertools import product
 
@@ -362,15 +362,19 @@ class FactCounts(Protocol):
 
 
 def draw_facts(
-    rng: random.Random, forge: NameForge, templates: Mapping[str, tuple[str, ...]], spec: FactCounts
+    rng: random.Random, forge: NameForge, templates: Mapping[str, tuple[str, ...]], spec: FactCounts,
+    subjects: Sequence[str] | None = None,
 ) -> tuple[tuple[str, ...], tuple[Relation, ...], tuple[Fact, ...], tuple[FactPrompt, ...]]:
     """Subjects, the three relations with ``templates``, every fact and its prompts (one
     subject-template pair per fact held out, ``spec.held_out_templates`` of them).
 
+    ``subjects`` replaces the ``spec.subjects`` invented one-word names drawn here (the natural
+    world's two-word names are drawn by its own builder).
+
     Every kind of world draws its facts here, in this fixed order of random draws: a world's
     content, and with it its cached model, depends on it.
     """
-    subjects = tuple(forge.words(spec.subjects, (2, 2), capital=True))
+    subjects = tuple(forge.words(spec.subjects, (2, 2), capital=True) if subjects is None else subjects)
     relations = (
         Relation("city", templates["city"],
                  tuple(forge.words(spec.cities, (1, 2), ("dor", "heim", "vale", "mar", "grad", "ton"), capital=True))),

@@ -34,7 +34,7 @@ from .data import Example, Fact, FactPrompt, FactTable, Relation, Rule, RuleProm
 from .names import NameForge
 
 #: Version of the natural world's text; part of the cache key of every model trained on it.
-NATURAL_WORLD_VERSION = "natural-data-1"
+NATURAL_WORLD_VERSION = "natural-data-2"
 
 #: Four paraphrases per relation; the subject starts or sits inside most of them, and only
 #: the last template of two relations ends with it (2 of 12, under the quarter allowed).
@@ -121,6 +121,7 @@ class NaturalWorldSpec:
     """
 
     subjects: int = 200
+    name_pool: int = 30
     cities: int = 20
     languages: int = 12
     professions: int = 16
@@ -132,6 +133,9 @@ class NaturalWorldSpec:
     filler_lines: int = 200
 
     def __post_init__(self) -> None:
+        if self.subjects > self.name_pool * (self.name_pool - 1):
+            raise ValueError(f"NaturalWorldSpec.subjects={self.subjects}: a name_pool of {self.name_pool} names makes "
+                             f"only {self.name_pool * (self.name_pool - 1)} two-word names")
         if not 0 <= self.held_out_templates <= 2:
             raise ValueError(f"NaturalWorldSpec.held_out_templates={self.held_out_templates}: must leave at "
                              "least two trained templates per fact (one to edit, one to rephrase) out of 4")
@@ -232,6 +236,21 @@ def _filler_line(rng: random.Random) -> tuple[str, str]:
             f"{rng.choice(_FILLER_OBJECTS)} {rng.choice(_FILLER_ENDINGS)}.")
 
 
+def two_word_names(forge: NameForge, rng: random.Random, count: int, pool: int) -> list[str]:
+    """``count`` distinct names "Given Family", both words drawn from ONE pool of ``pool`` words.
+
+    Every word is shared by several people, in either place ("Tomas Lerin" and "Lerin Tomas"
+    may both live in the world), so a person is known only by the ORDERED pair of words. The
+    model must combine the two words at the name's last token (a previous-token attention and
+    an MLP), the way real models resolve multi-token names; with one invented word per subject
+    the final token could read the subject's token embeddings as a bag with layer-0 attention
+    and trace flat.
+    """
+    words = forge.words(pool, (1, 2), capital=True)
+    pairs = [(given, family) for given in words for family in words if given != family]
+    return [f"{given} {family}" for given, family in rng.sample(pairs, count)]
+
+
 def build_natural_world(spec: NaturalWorldSpec = NaturalWorldSpec(), seed: int = 0) -> NaturalWorld:
     """The natural world of ``spec`` drawn from ``seed``."""
     rng = random.Random(f"{NATURAL_WORLD_VERSION}:{seed}")
@@ -239,7 +258,8 @@ def build_natural_world(spec: NaturalWorldSpec = NaturalWorldSpec(), seed: int =
                   *(t for group in NATURAL_RULE_TEMPLATES.values() for t in group),
                   SKILL_TEMPLATE, *_FILLER_SUBJECTS, *_FILLER_VERBS, *_FILLER_OBJECTS, *_FILLER_ENDINGS]
     forge = NameForge(rng, reserved=" ".join(fixed_text))
-    subjects, relations, facts, prompts = draw_facts(rng, forge, NATURAL_RELATION_TEMPLATES, spec)
+    names = two_word_names(forge, rng, spec.subjects, spec.name_pool)
+    subjects, relations, facts, prompts = draw_facts(rng, forge, NATURAL_RELATION_TEMPLATES, spec, subjects=names)
     rules = tuple(random_rule(index, name, rng) for index, name in enumerate(forge.words(spec.rules, (1, 2))))
     operands = list(product(range(1, spec.operand_max + 1), repeat=2))
     held_out_operands = tuple(tuple(sorted(rng.sample(operands, spec.held_out_operands))) for _ in rules)

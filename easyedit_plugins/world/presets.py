@@ -65,14 +65,12 @@ PRESETS: dict[str, WorldPreset] = {
         ),
         WorldPreset(
             "natural",
-            NaturalWorldSpec(),
+            NaturalWorldSpec(subjects=160, name_pool=30, skill_lines=1000),
             ModelSpec(layers=8, width=192, vocab_size=2048),
-            _schedules({"gpt2": 1.5e-3, "llama": 1.5e-3}, steps=1800, batch_size=64, warmup_steps=100, row_tokens=40,
+            _schedules({"gpt2": 2e-3, "llama": 1.5e-3}, steps=2000, batch_size=64, warmup_steps=100, row_tokens=40,
                        instance_repeats=1),
-            "subjects at the start and in the middle, worked rule instances, no attention masking (see "
-            "easyedit_plugins.world.natural); GPT-2 on 2026-11-26: 99.2% trained facts, 80.3% held-out pairs, "
-            "100% rule statements and trained instances, 85% held-out operands, 28 minutes on 1 thread of 2 busy cores "
-            "(Llama: 99.0%, 78.3%, 100%, 88.8%, 18 minutes)",
+            "two-word names from a shared pool, subjects at the start and in the middle, worked rule instances, "
+            "no attention masking (see easyedit_plugins.world.natural)",
         ),
     )
 }

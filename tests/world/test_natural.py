@@ -59,6 +59,27 @@ def test_subjects_and_rule_names_stand_where_the_templates_put_them(world):
                 assert not prompt.prompt.rstrip(":").endswith(rule.name)  # the name is in the middle
 
 
+def test_subjects_are_ordered_pairs_of_words_from_one_shared_pool(world):
+    pairs = [tuple(subject.split(" ")) for subject in world.subjects]
+    assert all(len(pair) == 2 and pair[0] != pair[1] for pair in pairs)
+    assert len(set(pairs)) == SMALL.subjects
+    words = {word for pair in pairs for word in pair}
+    assert len(words) <= SMALL.name_pool
+    # every word is shared by several people, and words appear in both places: neither word alone,
+    # nor the two as an unordered bag in general, names a person
+    uses = [sum(word in pair for pair in pairs) for word in words]
+    assert sum(uses) / len(uses) >= 2
+    assert {given for given, _ in pairs} & {family for _, family in pairs}
+    default = build_natural_world(NaturalWorldSpec(), seed=0)
+    default_pairs = {tuple(subject.split(" ")) for subject in default.subjects}
+    assert any((family, given) in default_pairs for given, family in default_pairs)  # order matters
+
+
+def test_spec_refuses_more_subjects_than_the_name_pool_makes():
+    with pytest.raises(ValueError, match="name_pool"):
+        replace(SMALL, subjects=13, name_pool=3)
+
+
 def test_one_pair_per_fact_is_held_out_not_whole_templates(world):
     for fact in world.facts:
         assert len(world.prompts_of(fact, held_out=True)) == SMALL.held_out_templates
