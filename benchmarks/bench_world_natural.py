@@ -15,7 +15,9 @@ Loads the ``natural`` preset's world model (training and caching it first if mis
 * causal tracing (:mod:`easyedit_plugins.evaluation.causal_tracing`) on trained fact prompts the
   model answers correctly, the same number per template: the indirect effect of every layer at
   the subject's last token and at the final token, over all prompts and per subject position
-  (start, middle, end of the prompt).
+  (start, middle, end of the prompt);
+* the same tracing on the trained rule prompts the model answers, per form (formula,
+  description, instance), with the rule's name as the subject: where DMLE's stages should write.
 """
 
 from __future__ import annotations
@@ -55,6 +57,16 @@ def tracing_cases(world: Any, per_template: int, seed: int) -> dict[str, list[Tr
         for prompt in rng.sample(of_template, min(per_template, len(of_template))):
             groups[subject_position(prompt)].append(TracingCase(prompt.prompt, prompt.fact.subject, prompt.answer))
     return groups
+
+
+def rule_tracing_cases(world: Any) -> dict[str, list[TracingCase]]:
+    """Every trained rule prompt the model answers, per form, with the rule's name as the subject."""
+    cases: dict[str, list[TracingCase]] = {}
+    for form in ("formula", "description", "instance"):
+        prompts = [p for rule in world.world.rules for p in world.world.rule_prompts(rule, form)]
+        known = [p for p, hit in zip(prompts, world.knows([(p.prompt, p.answer) for p in prompts])) if hit]
+        cases[form] = [TracingCase(p.prompt, p.rule.name, p.answer) for p in known]
+    return cases
 
 
 def plot(results: dict[str, TracingResult], title: str, path: Path) -> None:
@@ -130,7 +142,20 @@ def markdown(record: dict[str, Any]) -> str:
     for layer in range(len(tracing["all"]["last"])):
         cells = [tracing[group][kind][layer] for group in tracing for kind in ("subject_last", "last")]
         lines.append(f"| {layer} | " + " | ".join(f"{value:.3f}" for value in cells) + " |")
-    lines += ["", f"![causal tracing]({record['plot']})", "", "Summary:", ""]
+    lines += ["", f"![causal tracing]({record['plot']})", ""]
+    if record.get("rule_tracing"):
+        rules = record["rule_tracing"]
+        lines += ["### Rules (the rule's name noised; its last token and the final token restored)", "",
+                  f"Every trained rule prompt the model answers, {record['samples']} draws each; the answer's first "
+                  "token is the formula's symbol, the description's first word or the worked form's symbol.", "",
+                  "| layer | " + " | ".join(f"{kind} ({form}, n={rules[form]['cases']})" for form in rules
+                                           for kind in ("name's last token", "final token")) + " |",
+                  "|---|" + "---|" * (2 * len(rules))]
+        for layer in range(len(rules[next(iter(rules))]["last"])):
+            cells = [rules[form][kind][layer] for form in rules for kind in ("subject_last", "last")]
+            lines.append(f"| {layer} | " + " | ".join(f"{value:.3f}" for value in cells) + " |")
+        lines.append("")
+    lines += ["Summary:", ""]
     lines += [f"* {line}" for line in record["summary"]]
     return "\n".join(lines) + "\n"
 
@@ -190,6 +215,9 @@ def main() -> None:
     results = {name: causal_trace(world.model, world.tok, groups[name], samples=args.samples,
                                   noise_factor=args.noise_factor, seed=args.seed)
                for name in ("all", "start", "middle", "end") if groups[name]}
+    rule_results = {form: causal_trace(world.model, world.tok, cases, samples=args.samples,
+                                       noise_factor=args.noise_factor, seed=args.seed)
+                     for form, cases in rule_tracing_cases(world).items() if cases}
     date = datetime.date.today().isoformat()
     stem = f"world-{args.preset}-{args.arch}-{date}"
     args.results.mkdir(parents=True, exist_ok=True)
@@ -205,6 +233,8 @@ def main() -> None:
         "per_template": args.cases, "samples": args.samples, "noise_factor": args.noise_factor,
         "tracing": {name: {"cases": r.cases, "clean": r.clean, "corrupted": r.corrupted,
                            "subject_last": r.subject_last, "last": r.last} for name, r in results.items()},
+        "rule_tracing": {form: {"cases": r.cases, "clean": r.clean, "corrupted": r.corrupted,
+                                "subject_last": r.subject_last, "last": r.last} for form, r in rule_results.items()},
         "summary": summarise(results), "plot": f"{stem}-tracing.png",
     }
     (args.results / f"{stem}.json").write_text(json.dumps(record, indent=2), encoding="utf-8")

@@ -1,0 +1,125 @@
+"""Small design experiments for the natural world: does a naming scheme make tracing non-flat?
+
+    python benchmarks/bench_world_natural_design.py --tag pool24-6L --names pool [--layers 6] [--width 160]
+        [--steps 800] [--subjects 120] [--pool 24] [--arch gpt2]
+
+Trains a SMALL natural world model (not the preset; nothing is cached) with one naming scheme and
+records its greedy exact-match accuracy per category and causal tracing (indirect effect per
+layer at the subject's last token and at the final token, ``--cases`` known trained prompts per
+template, 5 noise draws each) as one row of ``world-natural-design-<date>.json`` and ``.md``
+(rows of earlier runs of the day are kept). Naming schemes (``--names``):
+
+* ``oneword``: one invented two-syllable word per subject (the ``natural-data-1`` world);
+* ``pool``: two words from one shared pool (``two_word_names``, the current world);
+* ``separate``: a given name from one pool and a family name from another.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import random
+from pathlib import Path
+
+import torch
+
+from easyedit_plugins.evaluation.causal_tracing import TracingCase, causal_trace
+from easyedit_plugins.world import natural
+from easyedit_plugins.world.evaluation import accuracy_report, greedy_hits
+from easyedit_plugins.world.natural import NaturalWorldSpec, build_natural_world
+from easyedit_plugins.world.tokenizer import train_tokenizer
+from easyedit_plugins.world.train import ModelSpec, TrainSpec, train, untrained_model
+from easyedit_plugins.core.files import write_text_atomically
+from results_file import RESULTS_DIR, command_line, machine
+
+
+def separate_pools(forge, rng, count, pool):  # type: ignore[no-untyped-def]
+    given, family = forge.words(pool, (1, 2), capital=True), forge.words(pool, (1, 2), capital=True)
+    return [f"{g} {f}" for g, f in rng.sample([(g, f) for g in given for f in family], count)]
+
+
+def one_word(forge, rng, count, pool):  # type: ignore[no-untyped-def]
+    return forge.words(count, (2, 2), capital=True)
+
+
+def tracing_groups(model, tok, world, per_template: int) -> dict[str, list[TracingCase]]:  # type: ignore[no-untyped-def]
+    rng = random.Random(0)
+    prompts = list(world.trained_fact_prompts)
+    known = [p for p, hit in zip(prompts, greedy_hits(model, tok, [(p.prompt, p.answer) for p in prompts])) if hit]
+    groups: dict[str, list[TracingCase]] = {"start": [], "middle": [], "end": []}
+    for template in sorted({p.template for p in known}):
+        group = "start" if template.startswith("{subject}") else "end" if template.endswith("{subject}") else "middle"
+        of_template = [p for p in known if p.template == template]
+        groups[group] += [TracingCase(p.prompt, p.fact.subject, p.answer)
+                          for p in rng.sample(of_template, min(per_template, len(of_template)))]
+    del groups["end"]  # the subject's last token is the final token there: nothing to tell apart
+    return groups
+
+
+def markdown(rows: list[dict]) -> str:
+    lines = ["# Natural world design experiments, " + rows[0]["date"], "",
+             "Small models (not the preset), one naming scheme each, written by the command in each row. Accuracy is "
+             "greedy exact match of the whole answer; tracing is the indirect effect per layer (recovered p(answer) "
+             "after noising the subject's embeddings) at the subject's last token (S) and the final token (F), for "
+             "subjects at the start and in the middle of the prompt.", "",
+             "| tag | names | arch, layers x width, steps | trained facts | held-out pairs | S start | F start | "
+             "S middle | F middle | train s (load) | command |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for row in rows:
+        a, acc, tr = row["args"], row["accuracy"], row["tracing"]
+        curve = lambda g, k: " ".join(f"{v:.2f}" for v in tr[g][k]) if g in tr else "-"  # noqa: E731
+        lines.append(f"| {a['tag']} | {a['names']} | {a['arch']}, {a['layers']}x{a['width']}, {a['steps']} | "
+                     f"{acc['trained_facts']:.1%} | {acc['held_out_pairs']:.1%} | {curve('start', 'subject_last')} | "
+                     f"{curve('start', 'last')} | {curve('middle', 'subject_last')} | {curve('middle', 'last')} | "
+                     f"{row['seconds']} ({row['load']:.1f}) | `{row['command']}` |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tag", required=True)
+    parser.add_argument("--names", default="pool", choices=("pool", "separate", "oneword"))
+    parser.add_argument("--arch", default="gpt2", choices=("gpt2", "llama"))
+    parser.add_argument("--layers", type=int, default=6)
+    parser.add_argument("--width", type=int, default=160)
+    parser.add_argument("--steps", type=int, default=800)
+    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--subjects", type=int, default=120)
+    parser.add_argument("--pool", type=int, default=24)
+    parser.add_argument("--rules", type=int, default=8)
+    parser.add_argument("--skill", type=int, default=800)
+    parser.add_argument("--cases", type=int, default=4)
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    if args.names != "pool":
+        natural.two_word_names = separate_pools if args.names == "separate" else one_word
+    spec = NaturalWorldSpec(subjects=args.subjects, name_pool=args.pool, rules=args.rules, skill_lines=args.skill)
+    world = build_natural_world(spec, 0)
+    tok = train_tokenizer(2048, extra_corpus=world.all_text)
+    model = untrained_model(args.arch, ModelSpec(layers=args.layers, width=args.width, vocab_size=2048), tok, 0)
+    schedule = TrainSpec(steps=args.steps, batch_size=64, learning_rate=args.lr, row_tokens=40, instance_repeats=1)
+    log = train(model, tok, world.training_examples(schedule.statement_repeats, schedule.instance_repeats), schedule,
+                0, progress=False)
+    tracing = {}
+    for group, cases in tracing_groups(model, tok, world, args.cases).items():
+        if cases:
+            result = causal_trace(model, tok, cases, samples=5)
+            tracing[group] = {"subject_last": result.subject_last, "last": result.last, "clean": result.clean,
+                              "corrupted": result.corrupted, "cases": result.cases}
+    date = datetime.date.today().isoformat()
+    row = {"date": date, "args": {k: v for k, v in vars(args).items() if k != "out"}, "command": command_line(),
+           "machine": machine(), "seconds": round(log.seconds), "load": os.getloadavg()[0],
+           "final_loss": log.final_loss, "accuracy": accuracy_report(model, tok, world), "tracing": tracing}
+    path = args.out / f"world-natural-design-{date}.json"
+    rows = json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
+    rows = [r for r in rows if r["args"]["tag"] != args.tag] + [row]
+    write_text_atomically(path, json.dumps(rows, indent=2) + "\n")
+    write_text_atomically(path.with_suffix(".md"), markdown(rows))
+    print(markdown(rows))
+
+
+if __name__ == "__main__":
+    main()
