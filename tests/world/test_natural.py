@@ -149,6 +149,16 @@ def test_natural_preset_is_plain_attention_and_has_its_own_cache_key():
     assert keys["natural"] != keys["full"] == keys["test"]
 
 
+def test_natural_preset_has_edit_layers_and_rule_stages():
+    from easyedit_plugins.world.presets import EDIT_LAYERS, RULE_STAGES
+    layers = EDIT_LAYERS["natural"]
+    assert len(layers) >= 3 and layers == list(range(layers[0], layers[-1] + 1))  # a contiguous critical range
+    assert max(layers) < PRESETS["natural"].model.layers
+    stages = RULE_STAGES["natural"]
+    assert [stage["forms"] for stage in stages] == [["formula", "description"], ["instance"]]
+    assert all(max(stage["layers"]) < PRESETS["natural"].model.layers for stage in stages)
+
+
 def test_training_takes_natural_lines_with_plain_attention_only(world):
     tok = train_tokenizer(512, extra_corpus=world.all_text)
     model = untrained_model("gpt2", ModelSpec(layers=2, width=32, vocab_size=512), tok, seed=0)
