@@ -11,7 +11,9 @@ template, 5 noise draws each) as one row of ``world-natural-design-<date>.json``
 
 * ``oneword``: one invented two-syllable word per subject (the ``natural-data-1`` world);
 * ``pool``: two words from one shared pool (``two_word_names``, the current world);
-* ``separate``: a given name from one pool and a family name from another.
+* ``separate``: a given name from one pool and a family name from another;
+* ``mirrored``: pooled names in mirror pairs ("Tomas Lerin" and "Lerin Tomas" both exist), so
+  the two words as an unordered bag never name a person.
 """
 
 from __future__ import annotations
@@ -38,6 +40,12 @@ from results_file import RESULTS_DIR, command_line, machine
 def separate_pools(forge, rng, count, pool):  # type: ignore[no-untyped-def]
     given, family = forge.words(pool, (1, 2), capital=True), forge.words(pool, (1, 2), capital=True)
     return [f"{g} {f}" for g, f in rng.sample([(g, f) for g in given for f in family], count)]
+
+
+def mirrored(forge, rng, count, pool):  # type: ignore[no-untyped-def]
+    words = forge.words(pool, (1, 2), capital=True)
+    pairs = rng.sample([(g, f) for i, g in enumerate(words) for f in words[i + 1:]], count // 2)
+    return [name for g, f in pairs for name in (f"{g} {f}", f"{f} {g}")]
 
 
 def one_word(forge, rng, count, pool):  # type: ignore[no-untyped-def]
@@ -80,7 +88,7 @@ def markdown(rows: list[dict]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tag", required=True)
-    parser.add_argument("--names", default="pool", choices=("pool", "separate", "oneword"))
+    parser.add_argument("--names", default="pool", choices=("pool", "separate", "oneword", "mirrored"))
     parser.add_argument("--arch", default="gpt2", choices=("gpt2", "llama"))
     parser.add_argument("--layers", type=int, default=6)
     parser.add_argument("--width", type=int, default=160)
@@ -95,7 +103,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     if args.names != "pool":
-        natural.two_word_names = separate_pools if args.names == "separate" else one_word
+        natural.two_word_names = {"separate": separate_pools, "oneword": one_word, "mirrored": mirrored}[args.names]
     spec = NaturalWorldSpec(subjects=args.subjects, name_pool=args.pool, rules=args.rules, skill_lines=args.skill)
     world = build_natural_world(spec, 0)
     tok = train_tokenizer(2048, extra_corpus=world.all_text)
