@@ -48,6 +48,7 @@ from easyedit_plugins.methods.blue import blue_edit
 from easyedit_plugins.progress import set_progress
 from easyedit_plugins.selectors.lga import EditTarget, LGAHyperParams, run_lga
 from easyedit_plugins.world import load_world_model, world_statistics_corpus
+from easyedit_plugins.world.presets import world_parameters
 from easyedit_plugins.world.evaluation import greedy_hits
 from lga_report import build_section, plot_layers, results_summary
 from lga_variants import WEIGHTS, aggregate, analyse_world
@@ -96,7 +97,8 @@ def lga_search(model: Any, tok: Any, proxy: list[dict[str, Any]], weights: str) 
 
 def measure_world(args: argparse.Namespace, arch: str, seed: int) -> dict[str, Any]:
     """Everything :func:`lga_variants.analyse_world` needs about one world model."""
-    world = load_world_model(args.preset, arch, seed, threads=args.threads, progress=False)
+    world = load_world_model(args.preset, arch, seed, train_if_missing=not args.no_train, threads=args.threads,
+                             progress=False)
     model, tok = world.model, world.tok
     requests = world.fact_requests(args.proxy + args.test, seed=seed)
     if len(requests) < args.proxy + args.test:
@@ -128,6 +130,7 @@ def measure_world(args: argparse.Namespace, arch: str, seed: int) -> dict[str, A
           + ", ".join(f"{name} {wall[name]:.2f} s" for name in searches if name != "brute_force"), flush=True)
     return {
         "arch": arch, "seed": seed, "preset": args.preset,
+        "world_version": world_parameters(args.preset, arch, seed)["world_version"], "model_dir": world.path.name,
         "proxy_table": results["brute_force"], "test_table": test_table,
         "lga_scores": {weights: results[f"lga_{weights}"] for weights in WEIGHTS},
         "causal_effects": results["causal_tracing"],
@@ -149,6 +152,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--v-lr", type=float, default=0.5)
     parser.add_argument("--v-num-grad-steps", type=int, default=25)
     parser.add_argument("--threads", type=int, default=1, help="PyTorch threads (1 on a shared machine)")
+    parser.add_argument("--no-train", action="store_true", help="fail instead of training a missing world model")
     parser.add_argument("--section-json", type=Path, help="write the fidelity report's LGA section here")
     parser.add_argument("--plot", action=argparse.BooleanOptionalAction, default=True,
                         help="draw the per-layer plot (needs matplotlib; skipped without it)")

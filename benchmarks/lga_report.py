@@ -20,7 +20,7 @@ import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from lga_variants import RANK_BY, VARIANTS, Variant, best_variant, default_variant
+from lga_variants import VARIANTS, Variant, average_ranks, best_variant, default_variant
 from results_file import command_line, machine
 
 logger = logging.getLogger(__name__)
@@ -197,7 +197,7 @@ def markdown(raw: Mapping[str, Any], plots: Sequence[str]) -> str:
         "",
         verdict(summary),
         "",
-        f"Search wall times (one run each after an untimed warm-up of the sub-second searches; the six readings of one kind of weights share its gradients, "
+        "Search wall times (one run each after an untimed warm-up of the sub-second searches; the six readings of one kind of weights share its gradients, "
         f"so they cost the same; key statistics excluded):",
         "",
         *_time_table(analyses, runs),
@@ -211,7 +211,7 @@ def markdown(raw: Mapping[str, Any], plots: Sequence[str]) -> str:
               f"{1 / first['test_requests'] / 3:.3f} to {1 / first['test_requests']:.3f}, and ties between layers are "
               "common, so picks and correlations are coarse."]
     for plot in plots:
-        parts += ["", f"![per-layer brute-force test score and LGA's normalised readings]({plot})"]
+        parts += ["", f"![per-layer brute-force test score and the rank of each LGA reading]({plot})"]
     return "\n".join(parts) + "\n"
 
 
@@ -239,9 +239,10 @@ def results_summary(section: Mapping[str, Any]) -> str:
 
 
 def plot_layers(analyses: Sequence[Mapping[str, Any]], path: Path) -> Path | None:
-    """One panel per world model: brute force's per-layer test score and each ``rank_by``
-    reading of S_l (mlp_out, min-max normalised over the layers inside Tukey's fences, fenced-out
-    layers drawn at 0 with hollow markers). None without matplotlib."""
+    """One panel per world model: brute force's per-layer test score and the layers' rank under
+    each ``rank_by`` reading of S_l (mlp_out; 0 = ranked last, 1 = first; ranks, because the first
+    layer's score dwarfs the others'). Hollow markers: layers Tukey's fences (k = 1) drop;
+    triangles: the pick with the fences, squares: without. None without matplotlib."""
     from easyedit_plugins.plotting import matplotlib_parts
 
     try:
@@ -253,38 +254,38 @@ def plot_layers(analyses: Sequence[Mapping[str, Any]], path: Path) -> Path | Non
     rows = math.ceil(len(analyses) / columns)
     figure = mpl.Figure(figsize=(max(7.0, 5.2 * columns), 3.6 * rows))
     mpl.Canvas(figure)
-    colours = {"signed": "#d95f02", "negated": "#1b9e77", "absolute": "#7570b3"}
+    styles = {"signed": ("#d95f02", "--", 0.0), "negated": ("#1b9e77", "-.", 0.03), "absolute": ("#7570b3", ":", -0.03)}
     for index, analysis in enumerate(analyses):
         axes = figure.add_subplot(rows, columns, index + 1)
         layers = list(range(analysis["layers"]))
         axes.plot(layers, analysis["test"]["score"], color="black", linewidth=2, marker="o",
                   label="brute force: test score")
-        axes.plot([analysis["brute_force"]["layer"]], [analysis["test"]["score"][analysis["brute_force"]["layer"]]],
-                  marker="*", markersize=15, color="gold", markeredgecolor="black", linestyle="none",
-                  label="brute force's layer")
-        for rank_by in RANK_BY:
-            variant = Variant(rank_by, 1.0, "mlp_out")
-            key = variant.key
-            ordering = [-math.inf if value is None else value for value in analysis["variants"][key]["ordering"]]
-            kept = [value for value in ordering if not math.isinf(value)]
-            low, high = min(kept), max(kept)
-            scaled = [0.0 if math.isinf(v) else (v - low) / (high - low) if high > low else 1.0 for v in ordering]
-            axes.plot(layers, scaled, color=colours[rank_by], linestyle="--", linewidth=1,
-                      label=f"LGA {rank_by} (normalised)")
-            for layer, value in zip(layers, scaled):
-                hollow = math.isinf(ordering[layer])
-                axes.plot([layer], [value], marker="o", markersize=5, color=colours[rank_by],
-                          markerfacecolor="white" if hollow else colours[rank_by], linestyle="none")
-            picked = analysis["variants"][key]["layer"]
-            axes.plot([picked], [scaled[picked]], marker="v", markersize=9, color=colours[rank_by], linestyle="none")
+        brute = analysis["brute_force"]["layer"]
+        axes.plot([brute], [analysis["test"]["score"][brute]], marker="*", markersize=15, color="gold",
+                  markeredgecolor="black", linestyle="none", label="brute force's layer")
+        for rank_by, (colour, line, shift) in styles.items():
+            fenced = analysis["variants"][Variant(rank_by, 1.0, "mlp_out").key]
+            open_ = analysis["variants"][Variant(rank_by, None, "mlp_out").key]
+            ranks = average_ranks(open_["ordering"])
+            scaled = [(rank - 1) / max(1, len(layers) - 1) + shift for rank in ranks]
+            axes.plot(layers, scaled, color=colour, linestyle=line, linewidth=1, label=f"LGA {rank_by}: rank")
+            for layer in layers:
+                dropped = fenced["ordering"][layer] is None
+                axes.plot([layer], [scaled[layer]], marker="o", markersize=5, color=colour,
+                          markerfacecolor="white" if dropped else colour, linestyle="none")
+            axes.plot([fenced["layer"]], [scaled[fenced["layer"]]], marker="v", markersize=10, color=colour,
+                      linestyle="none")
+            axes.plot([open_["layer"]], [scaled[open_["layer"]]], marker="s", markersize=9, markerfacecolor="none",
+                      color=colour, linestyle="none")
         axes.set_xticks(layers)
-        axes.set_ylim(-0.05, 1.1)
+        axes.set_ylim(-0.08, 1.12)
         axes.set_xlabel("layer")
-        axes.set_ylabel("score (0-1)")
+        axes.set_ylabel("test score / normalised rank")
         axes.set_title(f"{_world_name(analysis)}", fontsize=10)
         if index == 0:
             axes.legend(fontsize=6, loc="best")
-    figure.suptitle("brute force vs LGA readings (mlp_out, Tukey k=1; hollow: fenced out; triangles: picks)", fontsize=9)
+    figure.suptitle("brute force vs LGA readings of S_l (mlp_out). Hollow: fenced out (k=1); "
+                    "triangle: pick with fences; square: without", fontsize=9)
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)
