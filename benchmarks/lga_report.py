@@ -117,6 +117,11 @@ def _variant_table(analyses: Sequence[Mapping[str, Any]], summary: Mapping[str, 
             f"| {variant.name}{marks} | {_number(row['mean_spearman'], 2)} ({row['spearman_defined']}) "
             f"| {row['picks_brute_force_layer']}/{worlds} | {row['mean_regret']:+.3f} | {row['mean_test_score']:.3f} | "
             + " | ".join(cells) + f" | {row['mean_cost_vs_brute_force']:.4f} |")
+    first = summary["first_layer"]
+    lines.append(
+        f"| always layer 0 (no search; not LGA) | n/a | {first['picks_brute_force_layer']}/{worlds} "
+        f"| {first['mean_regret']:+.3f} | {first['mean_test_score']:.3f} | " + " | ".join("0, n/a" for _ in analyses)
+        + " | 0 |")
     tracing = summary["causal_tracing"]
     lines.append(
         f"| causal tracing (not LGA) | n/a | {tracing['picks_brute_force_layer']}/{worlds} | {tracing['mean_regret']:+.3f} "
@@ -154,8 +159,9 @@ def _time_table(analyses: Sequence[Mapping[str, Any]], runs: Sequence[Mapping[st
     return lines
 
 
-def verdict(summary: Mapping[str, Any]) -> str:
-    """One paragraph: the default against the variant the measurements favour."""
+def verdict(analyses: Sequence[Mapping[str, Any]], summary: Mapping[str, Any]) -> str:
+    """One paragraph: the default against the variant the measurements favour, and whether that
+    variant did anything a search-free rule would not have."""
     default, favoured = default_variant(), variant_named(best_variant(summary))
     ours, best = summary["variants"][default.key], summary["variants"][favoured.key]
     worlds = summary["worlds"]
@@ -164,9 +170,13 @@ def verdict(summary: Mapping[str, Any]) -> str:
             f"{_number(ours['mean_spearman'], 2)}. ")
     if favoured == default:
         return text + "No other variant does better on these measurements."
-    return text + (f"The variant these measurements favour (lowest mean regret, then most picks of brute force's "
-                   f"layer, then Spearman) is {favoured.name}: regret {best['mean_regret']:+.3f}, "
-                   f"{best['picks_brute_force_layer']}/{worlds} picks, Spearman {_number(best['mean_spearman'], 2)}.")
+    text += (f"The variant these measurements favour (lowest mean regret, then most picks of brute force's "
+             f"layer, then Spearman) is {favoured.name}: regret {best['mean_regret']:+.3f}, "
+             f"{best['picks_brute_force_layer']}/{worlds} picks, Spearman {_number(best['mean_spearman'], 2)}.")
+    if all(a["variants"][favoured.key]["layer"] == 0 for a in analyses):
+        text += (" It picked layer 0 in every world model: the same layers as the search-free rule 'always layer 0', "
+                 "so these measurements cannot tell it from that rule.")
+    return text
 
 
 def variant_named(key: str) -> Variant:
@@ -195,7 +205,7 @@ def markdown(raw: Mapping[str, Any], plots: Sequence[str]) -> str:
         "",
         *_variant_table(analyses, summary, default, favoured),
         "",
-        verdict(summary),
+        verdict(analyses, summary),
         "",
         "Search wall times (one run each after an untimed warm-up of the sub-second searches; the six readings of one kind of weights share its gradients, "
         f"so they cost the same; key statistics excluded):",
@@ -210,6 +220,12 @@ def markdown(raw: Mapping[str, Any], plots: Sequence[str]) -> str:
               f"{first['test_requests']} test requests one request changes a layer's score by "
               f"{1 / first['test_requests'] / 3:.3f} to {1 / first['test_requests']:.3f}, and ties between layers are "
               "common, so picks and correlations are coarse."]
+    for analysis in analyses:
+        efficacy = max(analysis["test"]["efficacy"])
+        if efficacy < 0.5:
+            parts += ["", f"Note: in {_world_name(analysis)} no single-layer edit writes most test facts (best mean "
+                      f"efficacy {efficacy:.3f}): its layers differ mostly in generalisation and locality, and a "
+                      "layer choice there says little about editing."]
     for plot in plots:
         parts += ["", f"![per-layer brute-force test score and the rank of each LGA reading]({plot})"]
     return "\n".join(parts) + "\n"

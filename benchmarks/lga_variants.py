@@ -161,6 +161,8 @@ def analyse_world(run: Mapping[str, Any]) -> dict[str, Any]:
         "brute_force": {"layer": brute_layer, "test": brute, "seconds": wall["brute_force"]},
         "test_best_layer": first_argmax(test["score"]),
         "oracle": per_request_oracle(run["test_table"]),
+        # A rule with no search at all: what the "lowest layer" a fence-free magnitude reading tends to pick gives.
+        "first_layer": {"layer": 0, "test": at_layer(test, 0), "regret": brute["score"] - test["score"][0]},
         "causal_tracing": {
             "layer": tracing_layer, "test": at_layer(test, tracing_layer), "effects": list(effects),
             # Equal effects at every layer: the argmax is the lowest layer by the tie rule, not a reading.
@@ -198,6 +200,11 @@ def aggregate(analyses: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "variants": variants,
         "brute_force": {"mean_test_score": _mean([row["test"]["score"] for row in brute])},
         "oracle": {"mean_test_score": _mean([analysis["oracle"] for analysis in analyses])},
+        "first_layer": {
+            "picks_brute_force_layer": sum(b["layer"] == 0 for b in brute),
+            "mean_regret": _mean([analysis["first_layer"]["regret"] for analysis in analyses]),
+            "mean_test_score": _mean([analysis["first_layer"]["test"]["score"] for analysis in analyses]),
+        },
         "causal_tracing": {
             "picks_brute_force_layer": sum(t["layer"] == b["layer"] for t, b in zip(tracing, brute)),
             "mean_regret": _mean([b["test"]["score"] - t["test"]["score"] for t, b in zip(tracing, brute)]),

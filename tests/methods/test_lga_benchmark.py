@@ -105,6 +105,7 @@ def test_aggregation_over_worlds():
     assert summary["causal_tracing"]["flat_worlds"] == 1 and summary["causal_tracing"]["mean_test_score"] == 0.5
     assert summary["causal_tracing"]["picks_brute_force_layer"] == 0
     assert summary["oracle"]["mean_test_score"] == 1.0
+    assert summary["first_layer"] == {"picks_brute_force_layer": 0, "mean_regret": 0.5, "mean_test_score": 0.5}
     assert best_variant(summary) == "signed-k1-mlp_all"
 
 
@@ -128,6 +129,7 @@ def test_section_json_has_the_contract_keys(tmp_path):
     default = section["raw"]["aggregate"]["variants"][default_variant().key]
     found = next(claim for claim in section["claims"] if claim["claim"].startswith("LGA finds"))
     assert found["holds"] is (default["mean_regret"] <= lga_report.REGRET_TOLERANCE)
+    assert "always layer 0" in section["markdown"]
     json.dumps(section)  # serialisable as it stands
 
 
