@@ -207,8 +207,8 @@ def markdown(raw: Mapping[str, Any], plots: Sequence[str]) -> str:
         "",
         verdict(analyses, summary),
         "",
-        "Search wall times (one run each after an untimed warm-up of the sub-second searches; the six readings of one kind of weights share its gradients, "
-        f"so they cost the same; key statistics excluded):",
+        "Search wall times (one run each after an untimed warm-up of the sub-second searches; the six readings "
+        "of one kind of weights share its gradients, so they cost the same; key statistics excluded):",
         "",
         *_time_table(analyses, runs),
         "",

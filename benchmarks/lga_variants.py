@@ -161,7 +161,7 @@ def analyse_world(run: Mapping[str, Any]) -> dict[str, Any]:
         "brute_force": {"layer": brute_layer, "test": brute, "seconds": wall["brute_force"]},
         "test_best_layer": first_argmax(test["score"]),
         "oracle": per_request_oracle(run["test_table"]),
-        # A rule with no search at all: what the "lowest layer" a fence-free magnitude reading tends to pick gives.
+        # A rule with no search at all, to tell a reading that finds layer 0 from one that always picks it.
         "first_layer": {"layer": 0, "test": at_layer(test, 0), "regret": brute["score"] - test["score"][0]},
         "causal_tracing": {
             "layer": tracing_layer, "test": at_layer(test, tracing_layer), "effects": list(effects),
