@@ -1,33 +1,35 @@
-"""Does LGA find the layer a brute-force search finds? And how much faster?
+"""Does LGA find the layer a brute-force search finds? Which scoring variant does? How much faster?
 
-    python benchmarks/bench_lga_bruteforce.py [--preset full] [--arch gpt2] [--proxy 16] [--test 32]
-                                              [--mom2-update-weight 1.0] [--json results.json]
+    python benchmarks/bench_lga_bruteforce.py [--preset natural] [--arches gpt2 llama] [--seeds 0 1]
+        [--proxy 16] [--test 32] [--quick] [--threads 1] [--section-json PATH] [--plot | --no-plot]
 
-On the trained miniature world (``easyedit_plugins.world``; trained and cached on first
-use), with fact edits the model's knowledge must be overturned for:
+For every architecture x seed, on the trained miniature world (``easyedit_plugins.world``,
+trained and cached on first use), with fact edits the model's knowledge must be overturned for:
 
 * **brute force**: every proxy request is edited alone at every single layer (BLUE with
   ``layers: [l]``, i.e. MEMIT writing one layer, as ROME does), efficacy / generalisation /
-  locality measured, the edit undone; the best layer maximises their mean over the proxy set;
-* **LGA**: the ``lga`` selector's scores on the same proxy set (``top1``; every ``rank_by``
-  reported, the default ``signed`` is the one timed);
-* **causal tracing**: ROME's indirect effect: the subject's input embeddings are corrupted with
-  Gaussian noise (3x the embeddings' standard deviation, 10 draws), then each layer's output at
-  the subject's last token is restored from the clean run; the layer whose restoration brings
-  back the most probability of the answer's first token wins
-  (:mod:`easyedit_plugins.evaluation.causal_tracing`).
+  locality measured (greedy whole-answer hits), the edit undone; brute force's layer maximises
+  their mean over the proxy set;
+* **LGA**: the ``lga`` selector's per-layer scores ``S_l`` on the same proxy set, once per choice
+  of scored weights (``mlp_out``, ``mlp_all``), each search timed; every ``rank_by`` x
+  ``tukey_k`` reading of them is judged (the readings share the gradients, so they cost the same);
+* **causal tracing**: ROME's indirect effect of each layer's output at the subject's last token
+  (:mod:`easyedit_plugins.evaluation.causal_tracing`); the layer with the largest effect.
 
-Each choice is then judged on held-out TEST requests (edited one at a time at every layer, so
-the table also shows the test-set optimum), next to the per-request oracle (the best layer of
-each request, the "sample-wise optimal layer" of the paper). Search times are measured in the
-same run and reported as ratios to LGA's; key statistics for every layer are computed once
-beforehand and counted in no search (LGA and causal tracing need none, brute force needs all).
-Metrics are greedy whole-answer hits.
+Every layer is then judged on held-out TEST requests, edited one at a time at every layer (so
+each variant's whole ordering can be compared with editing, by Spearman's correlation), next to
+the per-request oracle (each test request's own best layer). Key statistics for every layer are
+computed once beforehand and counted in no search. The verdicts come from
+:mod:`lga_variants`, the report from :mod:`lga_report`; this script only measures.
+
+Writes ``benchmarks/results/lga-bruteforce-<preset>-<date>.{md,json}`` (not for ``--quick``
+runs) and, with ``--section-json``, the LGA section of the fidelity report.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import tempfile
 import time
@@ -38,17 +40,23 @@ import torch
 
 from easyedit_plugins import BLUEHyperParams
 from easyedit_plugins.core.archspec import num_layers
+from easyedit_plugins.core.files import write_atomically
 from easyedit_plugins.core.tokens import right_padding
 from easyedit_plugins.core.weights import restore_weights
 from easyedit_plugins.evaluation.causal_tracing import TracingCase, causal_trace
 from easyedit_plugins.methods.blue import blue_edit
-from easyedit_plugins.selectors.lga import EditTarget, LGAHyperParams, choose_layers, run_lga
+from easyedit_plugins.progress import set_progress
+from easyedit_plugins.selectors.lga import EditTarget, LGAHyperParams, run_lga
 from easyedit_plugins.world import load_world_model, world_statistics_corpus
+from easyedit_plugins.world.presets import world_parameters
 from easyedit_plugins.world.evaluation import greedy_hits
-from results_file import write_result
+from lga_report import build_section, plot_layers, results_summary
+from lga_variants import WEIGHTS, aggregate, analyse_world
+from results_file import RESULTS_DIR, write_result
 from timing import timed
 
-METRICS = ("efficacy", "generalisation", "locality")
+#: CI-sized: a few minutes for the whole section on the test preset with one thread.
+QUICK = {"preset": "test", "proxy": 8, "test": 8}
 
 
 def edit_and_measure(model: Any, tok: Any, request: dict[str, Any], hparams: BLUEHyperParams) -> list[float]:
@@ -66,13 +74,13 @@ def edit_and_measure(model: Any, tok: Any, request: dict[str, Any], hparams: BLU
 
 
 def per_layer_metrics(model: Any, tok: Any, requests: list[dict[str, Any]], hparams: BLUEHyperParams,
-                      layers: int) -> torch.Tensor:
+                      layers: int) -> list[list[list[float]]]:
     """``requests x layers x 3`` metrics of single-layer edits."""
-    table = torch.zeros(len(requests), layers, len(METRICS))
+    table = [[[0.0] * 3 for _ in range(layers)] for _ in requests]
     for layer in range(layers):
         at_layer = hparams.replace(layers=[layer])
         for r, request in enumerate(requests):
-            table[r, layer] = torch.tensor(edit_and_measure(model, tok, request, at_layer))
+            table[r][layer] = edit_and_measure(model, tok, request, at_layer)
     return table
 
 
@@ -82,105 +90,112 @@ def causal_tracing(model: Any, tok: Any, requests: list[dict[str, Any]], spec: A
     return causal_trace(model, tok, cases, spec, seed=seed).subject_last
 
 
-def summary(table: torch.Tensor, layer: int) -> dict[str, float]:
-    means = table[:, layer].mean(0).tolist()
-    return {**dict(zip(METRICS, means)), "score": sum(means) / len(means)}
+def lga_search(model: Any, tok: Any, proxy: list[dict[str, Any]], weights: str) -> list[float]:
+    """LGA's per-layer scores on the proxy set (the choice among readings of them costs nothing)."""
+    return run_lga(model, tok, proxy, LGAHyperParams(weights=weights), EditTarget()).group_scores["all"]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--preset", default="full", help="world preset (test: 4 layers; full: 6 layers)")
-    parser.add_argument("--arch", default="gpt2")
-    parser.add_argument("--proxy", type=int, default=16, help="proxy requests (brute force and LGA search on them)")
-    parser.add_argument("--test", type=int, default=32, help="held-out requests the chosen layers are judged on")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--mom2-update-weight", type=float, default=1.0, help="MEMIT's lambda")
-    parser.add_argument("--v-lr", type=float, default=0.5)
-    parser.add_argument("--v-num-grad-steps", type=int, default=25)
-    parser.add_argument("--threads", type=int, default=1, help="PyTorch threads (1 on a shared machine)")
-    parser.add_argument("--json", type=Path, help="also write the results here")
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-
-    world = load_world_model(args.preset, args.arch, args.seed, threads=args.threads)
+def measure_world(args: argparse.Namespace, arch: str, seed: int) -> dict[str, Any]:
+    """Everything :func:`lga_variants.analyse_world` needs about one world model."""
+    world = load_world_model(args.preset, arch, seed, train_if_missing=not args.no_train, threads=args.threads,
+                             progress=False)
     model, tok = world.model, world.tok
-    requests = world.fact_requests(args.proxy + args.test, seed=args.seed)
+    requests = world.fact_requests(args.proxy + args.test, seed=seed)
+    if len(requests) < args.proxy + args.test:
+        raise SystemExit(f"{args.preset}/{arch}/seed {seed}: only {len(requests)} usable fact edits")
     proxy, test = requests[: args.proxy], requests[args.proxy :]
     work = Path(tempfile.mkdtemp(prefix="bench-lga-"))
     corpus = work / "corpus.txt"
-    corpus.write_text("\n".join(world_statistics_corpus(world.world, args.seed)), encoding="utf-8")
+    lines = world_statistics_corpus(world.world, seed)
+    corpus.write_text("\n".join(lines), encoding="utf-8")
     hparams = BLUEHyperParams(
         model_name=(model, tok), device="cpu", layers=[0], stats_dir=str(work / "stats"), stats_corpus=str(corpus),
-        mom2_n_samples=len(corpus.read_text().splitlines()), mom2_update_weight=args.mom2_update_weight,
+        mom2_n_samples=len(lines), mom2_update_weight=args.mom2_update_weight,
         v_lr=args.v_lr, v_num_grad_steps=args.v_num_grad_steps,
     )
     spec = hparams.arch(model)
     layers = num_layers(model, spec)
     started = time.perf_counter()
     hparams.second_moment_source(model, tok, spec, list(range(layers)))
-    stats_seconds = time.perf_counter() - started
+    statistics_seconds = time.perf_counter() - started
 
-    wall, cpu, results = timed({
-        "lga": lambda: run_lga(model, tok, proxy, LGAHyperParams(), EditTarget()),
-        "brute_force": lambda: per_layer_metrics(model, tok, proxy, hparams, layers),
-        "causal_tracing": lambda: causal_tracing(model, tok, proxy, spec, seed=args.seed),
-    }, repeats=1)
-    lga_scores = results["lga"].group_scores["all"]
-    lga_layer = results["lga"].choices["all"].best
-    proxy_table = results["brute_force"]
-    brute_layer = int(proxy_table.mean(2).mean(0).argmax())
-    effects = results["causal_tracing"]
-    tracing_layer = max(range(layers), key=lambda layer: effects[layer])
-
+    searches = {f"lga_{weights}": (lambda w=weights: lga_search(model, tok, proxy, w)) for weights in WEIGHTS}
+    searches["causal_tracing"] = lambda: causal_tracing(model, tok, proxy, spec, seed=seed)
+    for search in searches.values():  # untimed warm-up: a sub-second search must not pay first-call costs
+        search()
+    searches["brute_force"] = lambda: per_layer_metrics(model, tok, proxy, hparams, layers)
+    wall, cpu, results = timed(searches, repeats=1)
     test_table = per_layer_metrics(model, tok, test, hparams, layers)
-    test_scores = test_table.mean(2).mean(0)
-    oracle = test_table.mean(2).max(1).values.mean().item()
-
-    print(f"world {args.preset}/{args.arch}: {layers} layers, {len(proxy)} proxy + {len(test)} test fact edits; "
-          f"BLUE single-layer MEMIT (lambda {args.mom2_update_weight}); statistics {stats_seconds:.1f} s (not timed)")
-    print("efficacy (eff), generalisation (gen), locality (loc): exact match, greedy decoding gives the whole answer")
-    print(f"{'layer':>5} {'LGA score':>11} {'CT effect':>10} | proxy eff  gen  loc score | test eff  gen  loc score")
-    for layer in range(layers):
-        p, t = summary(proxy_table, layer), summary(test_table, layer)
-        print(f"{layer:>5} {lga_scores[layer]:>11.4g} {effects[layer]:>10.4f} | "
-              f"{p['efficacy']:9.2f} {p['generalisation']:4.2f} {p['locality']:4.2f} {p['score']:5.2f} | "
-              f"{t['efficacy']:8.2f} {t['generalisation']:4.2f} {t['locality']:4.2f} {t['score']:5.2f}")
-    best_efficacy = proxy_table[:, :, 0].mean(0).max().item()
-    if best_efficacy < 0.5:
-        print(f"NOTE: no single-layer edit writes the proxy facts (best mean efficacy {best_efficacy:.2f}): this "
-              "model does not read them from the subject's last token, so the layer choices below cannot be "
-              "told apart by editing quality; the search times stand.")
-    choices = {"LGA (signed, default)": lga_layer, "brute force": brute_layer, "causal tracing": tracing_layer}
-    for rank_by in ("negated", "absolute"):
-        choices[f"LGA ({rank_by})"] = choose_layers(lga_scores, "top1", rank_by=rank_by).best
-    choices["test-set best layer"] = int(test_scores.argmax())
-    print("\nchosen layer, judged on the test requests:")
-    chosen: dict[str, Any] = {}
-    for name, layer in choices.items():
-        chosen[name] = {"layer": layer, **summary(test_table, layer)}
-        r = chosen[name]
-        print(f"  {name:<24} layer {layer}: exact match: efficacy {r['efficacy']:.3f}  generalisation {r['generalisation']:.3f}  "
-              f"locality {r['locality']:.3f}  mean {r['score']:.3f}")
-    print(f"  {'per-request oracle':<24}          mean {oracle:.3f}")
-    print("\nsearch time (wall / process CPU), as multiples of LGA's:")
-    for name in wall:
-        print(f"  {name:<15} {wall[name]:8.2f} s / {cpu[name]:8.2f} s   "
-              f"x{wall[name] / wall['lga']:.1f} / x{cpu[name] / cpu['lga']:.1f}")
-    measured = {
-        "settings": vars(args) | {"json": str(args.json)}, "layers": layers, "lga_scores": lga_scores,
-        "causal_effects": effects, "proxy_table": proxy_table.tolist(), "test_table": test_table.tolist(),
-        "choices": chosen, "oracle": oracle, "wall_seconds": wall, "cpu_seconds": cpu,
+    print(f"  {args.preset}/{arch}/seed {seed}: {layers} layers; brute force {wall['brute_force']:.1f} s, "
+          + ", ".join(f"{name} {wall[name]:.2f} s" for name in searches if name != "brute_force"), flush=True)
+    return {
+        "arch": arch, "seed": seed, "preset": args.preset,
+        "world_version": world_parameters(args.preset, arch, seed)["world_version"], "model_dir": world.path.name,
+        "proxy_table": results["brute_force"], "test_table": test_table,
+        "lga_scores": {weights: results[f"lga_{weights}"] for weights in WEIGHTS},
+        "causal_effects": results["causal_tracing"],
+        "wall_seconds": wall, "cpu_seconds": cpu, "statistics_seconds": statistics_seconds,
     }
-    if args.json:
-        args.json.write_text(json.dumps(measured, indent=2), encoding="utf-8")
-    summary_text = (
-        f"On the `{args.preset}` world ({layers} layers, {len(proxy)} proxy and {len(test)} test fact edits), LGA's layer "
-        f"was {lga_layer}, brute force's {brute_layer}, causal tracing's {tracing_layer}; mean test score at those "
-        f"layers {chosen['LGA (signed, default)']['score']:.3f}, {chosen['brute force']['score']:.3f} and "
-        f"{chosen['causal tracing']['score']:.3f}. Search wall time: brute force {wall['brute_force'] / wall['lga']:.0f}x "
-        f"and causal tracing {wall['causal_tracing'] / wall['lga']:.0f}x LGA's."
-    )
-    print(f"results: {write_result(f'lga-bruteforce-{args.preset}', measured, summary_text)}")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--preset", default="natural", help="world preset (test: 4 layers; natural: 8 layers)")
+    parser.add_argument("--arches", nargs="+", default=["gpt2", "llama"])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
+    parser.add_argument("--proxy", type=int, default=16, help="proxy requests (brute force and LGA search on them)")
+    parser.add_argument("--test", type=int, default=32, help="held-out requests every layer is judged on")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"CI-sized: the test preset, {QUICK['proxy']} proxy and {QUICK['test']} test requests; "
+                             "writes no results file")
+    parser.add_argument("--mom2-update-weight", type=float, default=1.0, help="MEMIT's lambda")
+    parser.add_argument("--v-lr", type=float, default=0.5)
+    parser.add_argument("--v-num-grad-steps", type=int, default=25)
+    parser.add_argument("--threads", type=int, default=1, help="PyTorch threads (1 on a shared machine)")
+    parser.add_argument("--no-train", action="store_true", help="fail instead of training a missing world model")
+    parser.add_argument("--section-json", type=Path, help="write the fidelity report's LGA section here")
+    parser.add_argument("--plot", action=argparse.BooleanOptionalAction, default=True,
+                        help="draw the per-layer plot (needs matplotlib; skipped without it)")
+    args = parser.parse_args(argv)
+    if args.quick:
+        for key, value in QUICK.items():
+            setattr(args, key, value)
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    torch.set_num_threads(args.threads)
+    set_progress(False)  # hundreds of short edits: their bars would bury the results
+    runs = [measure_world(args, arch, seed) for arch in args.arches for seed in args.seeds]
+    analyses = [analyse_world(run) for run in runs]
+    summary = aggregate(analyses)
+    settings = {key: (str(value) if isinstance(value, Path) else value) for key, value in vars(args).items()}
+    raw = {"settings": settings, "runs": runs, "analyses": analyses, "aggregate": summary}
+
+    plot_path = None
+    if not args.quick:
+        stem = results_stem(args.preset)
+        if args.plot:
+            plot_path = plot_layers(analyses, RESULTS_DIR / f"{stem}-layers.png")
+        section = build_section(raw, plot_path, RESULTS_DIR)
+        print(section["markdown"])
+        written = write_result(f"lga-bruteforce-{args.preset}", raw | {"plot": plot_path and plot_path.name},
+                               results_summary(section))
+        print(f"results: {written}")
+    if args.section_json:
+        folder = args.section_json.parent
+        if args.plot and plot_path is None:
+            plot_path = plot_layers(analyses, folder / "fidelity-parts" / f"lga-layers-{args.preset}.png")
+        section = build_section(raw, plot_path, folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        write_atomically(args.section_json, lambda stream: stream.write(json.dumps(section, indent=2) + "\n"))
+        print(f"section: {args.section_json}")
+
+
+def results_stem(preset: str) -> str:
+    """The file name stem ``write_result`` gives this benchmark's results today."""
+    return f"lga-bruteforce-{preset}-{datetime.date.today().isoformat()}"
 
 
 if __name__ == "__main__":
