@@ -105,4 +105,8 @@ RULE_STAGES: dict[str, list[dict[str, Any]]] = {
              {"name": "ins", "forms": ["instance"], "layers": [1, 2]}],
     "full": [{"name": "f_d", "forms": ["formula", "description"], "layers": [0, 1]},
              {"name": "ins", "forms": ["instance"], "layers": [2, 3]}],
+    # The paper's split scaled to 8 layers: its example groups are layers 3-5 and 12-14 of 32
+    # (about 10-15% and 40% deep); here an early pair and the pair around 40-50% depth.
+    "natural": [{"name": "f_d", "forms": ["formula", "description"], "layers": [1, 2]},
+                {"name": "ins", "forms": ["instance"], "layers": [3, 4]}],
 }
