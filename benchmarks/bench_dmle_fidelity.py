@@ -421,10 +421,15 @@ def markdown(raw: dict[str, Any], command: str) -> str:
             lines.append(f"| {key} | {METHOD_LABELS[method]} | " + " | ".join(
                 "n/a" if c is None else f"{100 * c:.1f}" for c in cells) + " |")
     ft = raw["ft"]
+    converged = {method: stats["all"]["converged"] for method, stats in chosen["loss"].items()}
     lines += [
         "",
         "#### What the numbers mean",
         "",
+        f"* **Targets.** At the chosen setting {_pct(converged.get('DMLE'))}% of DMLE's and "
+        f"{_pct(converged.get('one_group'))}% of one-group MEMIT's requests ended below the early-stop loss; a "
+        "request whose target did not converge was written with a vector that does not make the model say its "
+        "answer, so neither method can be better than its targets.",
         f"* **IP ceiling.** The statement fine-tune (FFN weights of every layer, Adam lr {ft['lr']:g}, at most "
         f"{ft['steps']} steps) made the model say the new formula and description at both prompts for "
         f"{ft['said']} of {ft['of']} rules. Its IP is {_pct(ceiling['judge'].get('IP'))}% (held-out operand pairs "

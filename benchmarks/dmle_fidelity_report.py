@@ -167,30 +167,35 @@ def delta(a: Mapping[str, Any], b: Mapping[str, Any], metric: str, score: str = 
 def claims(dmle: Mapping[str, Any], baseline: Mapping[str, Any], ceiling: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The paper's headline against DMLE minus one-group MEMIT, greedy generation judged.
 
-    IP is not measurable (``holds`` None) when even a perfect statement edit moves no
-    instance: then IP is 0 for every method by construction of the world, not because of DMLE.
+    Not measurable (``holds`` None): IP when even a perfect statement edit moves no instance
+    (then IP is 0 for every method by construction of the world, not because of DMLE), and
+    both claims when neither method edits the rule at all (every form's reliability 0): a
+    difference between two edits that did not happen says nothing about where to write.
     """
     metric = "greedy generation judged by the offline judges, each rule edited alone, mean over rules"
     ip_delta, ru_delta = delta(dmle, baseline, "IP"), delta(dmle, baseline, "RU")
     ru_clean = delta(dmle, baseline, "RU_excl_duplicates")
     ceiling_ip = ceiling["judge"].get("IP")
-    ip_measurable = bool(ceiling.get("IP_moved")) and ip_delta is not None
+    edited = any(summary["judge"].get(form) for summary in (dmle, baseline)
+                 for form in ("formula", "description", "instance"))
+    ip_measurable = edited and bool(ceiling.get("IP_moved")) and ip_delta is not None
+    nothing = "" if edited else "; neither method edits the rule (reliability 0 for every form)"
     rows = [{
         "claim": "DMLE improves Instance Portability over the strongest baseline",
         "paper": "+13.91 pp IP (mean over 4 7-8B models)",
         "measured": (f"DMLE minus one-group MEMIT: {_signed(ip_delta)} pp IP "
                      f"(DMLE {_pct(dmle['judge'].get('IP'))}%, one group {_pct(baseline['judge'].get('IP'))}%; "
                      f"ceiling of a perfect statement edit {_pct(ceiling_ip)}%, instances moved "
-                     f"{_pct(ceiling.get('IP_moved'))}%)"),
+                     f"{_pct(ceiling.get('IP_moved'))}%){nothing}"),
         "metric": metric,
         "holds": (ip_delta > 0) if ip_measurable and ip_delta is not None else None,
     }, {
         "claim": "DMLE improves Rule Understanding over the strongest baseline",
         "paper": "+50.19 pp RU (mean over 4 7-8B models)",
         "measured": (f"DMLE minus one-group MEMIT: {_signed(ru_delta)} pp RU, {_signed(ru_clean)} pp RU without "
-                     f"repeated edit prompts"),
+                     f"repeated edit prompts{nothing}"),
         "metric": metric,
-        "holds": None if ru_delta is None else ru_delta > 0,
+        "holds": None if ru_delta is None or not edited else ru_delta > 0,
     }]
     return rows
 

@@ -82,8 +82,8 @@ def test_targets_are_chosen_by_convergence_then_loss_then_fewer_steps():
         report.choose_setting({})
 
 
-def _summary(ip, ru, ru_clean=None, moved=None):
-    judged = {"IP": ip, "RU": ru, "RU_excl_duplicates": ru_clean}
+def _summary(ip, ru, ru_clean=None, moved=None, formula=0.5):
+    judged = {"IP": ip, "RU": ru, "RU_excl_duplicates": ru_clean, "formula": formula}
     summary = {"judge": judged, "token_acc": dict(judged)}
     if moved is not None:
         summary["IP_moved"] = moved
@@ -96,6 +96,9 @@ def test_claims_compare_dmle_with_one_group_and_leave_ip_open_when_no_instance_c
     assert "+25.0 pp RU" in rows[1]["measured"] and "+13.91" in rows[0]["paper"]
     rows = report.claims(_summary(0.2, 0.25), _summary(0.3, 0.25), _summary(0.6, 1.0, moved=0.7))
     assert [row["holds"] for row in rows] == [False, False]
+    # Neither method edited anything: no claim can be judged.
+    rows = report.claims(_summary(0.0, 0.0, formula=0.0), _summary(0.02, 0.0, formula=0.0), _summary(0.1, 1.0, moved=0.9))
+    assert [row["holds"] for row in rows] == [None, None] and "neither method edits" in rows[1]["measured"]
 
 
 def test_section_is_assembled_from_measurements_in_the_contract_shape():
