@@ -69,6 +69,9 @@ class LayerReport:
     residual_norm: float
     update_norm: float
     target_steps: list[int] = field(default_factory=list)
+    #: Per request, the target loss when its optimisation stopped (converged below
+    #: ``early_stop_loss`` or ran out of steps): whether ``z`` says the target at all.
+    target_loss: list[float] = field(default_factory=list)
 
 
 def edited_layers(layers: Sequence[int], schedule: Schedule) -> list[int]:
@@ -164,10 +167,12 @@ def locate_and_edit(
                 residual_norm=float(residuals.norm()),
                 update_norm=float(update.norm()),
                 target_steps=list(target.steps_taken),
+                target_loss=list(target.final_loss),
             )
         )
-        logger.info("layer %d: target in %s step(s), |residual| %.4g, |update| %.4g", layer,
-                    "/".join(map(str, target.steps_taken)) or "0", reports[-1].residual_norm, reports[-1].update_norm)
+        logger.info("layer %d: target in %s step(s), final loss %s, |residual| %.4g, |update| %.4g", layer,
+                    "/".join(map(str, target.steps_taken)) or "0", "/".join(f"{x:.3g}" for x in target.final_loss) or "-",
+                    reports[-1].residual_norm, reports[-1].update_norm)
 
     if state is not None and options.solver.kind == "alphaedit":
         for layer, keys in used_keys.items():

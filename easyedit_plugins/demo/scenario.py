@@ -11,6 +11,11 @@ one rule, each setting applied to the unedited model):
 * ``v_num_grad_steps`` 100: at 25 the target vector of a rule's worked instance had not
   converged and DMLE's instance edit failed; the optimisation stops early once the loss is
   small, so facts cost no more.
+* DMLE's target vectors with the bare ``"{}"`` context template and up to 300 steps: with the
+  sampled templates (prefixes the model generates, off-distribution for a model trained on
+  single lines) its rule targets end further from the answer at every step count
+  (``benchmarks/results/dmle-fidelity-test-2026-11-26.md``, chosen by final target loss: mean
+  0.76 formula/description and 0.92 instance at bare/300 against 1.29 and 1.19 sampled/300).
 * PAC with learning rate 3e-3 and 5 critical keys/values per layer: the paper's 15 of 16384
   FFN neurons are 0.1% of a layer, of the world's 512 neurons 3%; with 15 (or with learning
   rate 1e-2) PAC reached the edits but changed the neighbours, with fewer than 3 it often did
@@ -106,6 +111,7 @@ def build_scenario(world: WorldModel, workdir: Path, facts: int = 3, with_lga: b
         middle = [max(1, num_layers // 2)]
         stages = [{"name": "f_d", "forms": ["formula", "description"], "layers": early},
                   {"name": "ins", "forms": ["instance"], "layers": middle}]
-        edits.append(DemoEdit("DMLE", DMLEHyperParams(stages=stages, **common), "rule", rule,
+        targets = {**common, "context_templates": ["{}"], "v_num_grad_steps": 300}
+        edits.append(DemoEdit("DMLE", DMLEHyperParams(stages=stages, **targets), "rule", rule,
                               f"formula and description on layer {early}, instance on layer {middle}"))
     return edits

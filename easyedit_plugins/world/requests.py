@@ -17,6 +17,7 @@ import random
 from typing import Any, Callable, Sequence
 
 from .data import RULE_FORMS, RULE_TEMPLATES, Fact, FactPrompt, Rule, RulePrompt, World, answer_of
+from .natural import NATURAL_RULE_TEMPLATES, NaturalRulePrompt, NaturalWorld, worked
 
 #: Greedy-accuracy predicate: for each ``(prompt, answer)``, does the model answer it?
 Knows = Callable[[Sequence[tuple[str, str]]], list[bool]]
@@ -142,21 +143,26 @@ def _fact_neighbours(world: World, fact: Fact, usable: dict[Fact, list[FactPromp
     return [rng.choice(usable[f]) for f in pool[:count]]
 
 
-def rule_requests(world: World, seed: int = 0, knows: Knows | None = None, rules: Sequence[int] | None = None,
-                  instances: int = 4, neighbours: int = 2) -> list[Request]:
+def rule_requests(world: World | NaturalWorld, seed: int = 0, knows: Knows | None = None,
+                  rules: Sequence[int] | None = None, instances: int = 4, neighbours: int = 2) -> list[Request]:
     """Three requests per rule, one per RuleEdit form, all teaching the same counterfactual rule.
 
     Every request carries ``form`` ('formula', 'description' or 'instance') and ``rule_id``;
     ``portability['Instance']`` asks up to ``instances`` other worked instances, graded against
     the NEW rule's results, and ``portability['Rule_Understanding']`` asks the rule's other
-    forms, graded against the new rule. Instances are drawn from those the model knows (under
-    both templates) and whose result the new rule changes. A rule is used when the model knows
-    its formula and description and at least two such instances; ``rules`` (ids) restricts the
-    choice, and naming a rule that is not usable is an error.
+    statement forms, graded against the new rule, as RuleEdit does: through the other cases'
+    edit prompts, so ``rule_prompt_repeats_edit_prompt`` (one flag per Rule Understanding
+    prompt) is True for every one of them here; RU without those prompts is empty on this
+    world. Instances are drawn from those the model knows (under both templates) and whose
+    result the new rule changes. A rule is used when the model knows its formula and
+    description and at least two such instances; ``rules`` (ids) restricts the choice, and
+    naming a rule that is not usable is an error.
+
+    On the natural world (:class:`NaturalWorld`) the requests have the same shape with its own
+    prompts and worked answers; see :func:`natural_rule_requests`.
     """
-    if not isinstance(world, World):
-        # The natural world's rule prompts and worked answers differ; requests for them are issue 12's next part.
-        raise NotImplementedError(f"rule requests are built for the test and full worlds only, not {type(world).__name__}")
+    if isinstance(world, NaturalWorld):
+        return natural_rule_requests(world, seed, knows, rules, instances, neighbours)
     rng = random.Random(f"rule-requests:{seed}")
     all_prompts = [p for rule in world.rules for form in RULE_FORMS for p in world.rule_prompts(rule, form)]
     known = _known_prompts(all_prompts, knows)
@@ -199,11 +205,106 @@ def rule_requests(world: World, seed: int = 0, knows: Knows | None = None, rules
                         "ground_truth": [answer_of(altered, f) for f in understanding],
                     },
                 },
+                "rule_prompt_repeats_edit_prompt": [True] * len(understanding),
             })
     return requests
 
 
-def _rule_neighbours(world: World, rule: Rule, form: str, known: set[str], count: int,
+def natural_rule_requests(world: NaturalWorld, seed: int = 0, knows: Knows | None = None,
+                          rules: Sequence[int] | None = None, instances: int = 4,
+                          neighbours: int = 2) -> list[Request]:
+    """RuleEdit-shaped requests on the natural world: three per rule, one per form.
+
+    The prompts are the world's RuleEdit-shaped ones (the rule's name in the middle) and an
+    instance is answered in the worked form (``L = 3 * 2 + 3 * 3 = 15.``), so ``target_new`` of
+    the instance case and every Instance portability answer are the NEW rule worked out.
+
+    * The edited instance is a trained operand pair the model answers under both templates.
+    * ``portability['Instance']``: up to ``instances`` other operand pairs, HELD-OUT ones first
+      (the model never saw them and answers them by recalling the formula and computing, so an
+      edited formula can carry over to them), then trained ones; each one the unedited model
+      answers (under the first template) and whose value the new rule changes.
+      ``instance_held_out`` flags which are held out.
+    * ``portability['Rule_Understanding']``: the rule's other statement forms (for the
+      instance case both), graded against the new rule, as RuleEdit asks them: through the
+      other case's edit prompt (flagged in ``rule_prompt_repeats_edit_prompt``: such a prompt
+      measures that case's edit again) and through the other wording (its rephrase template,
+      not flagged), so that RU without the repeated prompts can be computed.
+    * ``locality['neighborhood']``: prompts of the same form about other rules, known to the
+      model (for instances, at operand pairs the model answers).
+
+    A rule is used when the model knows its formula and description under both templates, at
+    least one trained instance the edit changes and one more instance for portability.
+    """
+    rng = random.Random(f"natural-rule-requests:{seed}")
+    all_prompts = [p for rule in world.rules for form in RULE_FORMS for held_out in (False, True)
+                   for p in world.rule_prompts(rule, form, held_out)]
+    known = _known_prompts(all_prompts, knows)
+    requests: list[Request] = []
+    first_template = {form: NATURAL_RULE_TEMPLATES[form][0] for form in RULE_FORMS}
+    for rule in world.rules if rules is None else [world.rules[rule_id] for rule_id in rules]:
+        altered = rule.altered(rng)
+        statements_known = all(p.prompt in known for form in ("formula", "description")
+                               for p in world.rule_prompts(rule, form))
+        hidden = set(world.held_out_operands[rule.rule_id])
+
+        def known_at(operands: tuple[int, int], templates: Sequence[str]) -> bool:
+            return all(NaturalRulePrompt(rule, "instance", t, operands).prompt in known for t in templates)
+
+        changed = [ops for ops in world.instance_operands if rule.value(*ops) != altered.value(*ops)]
+        editable = [ops for ops in changed if ops not in hidden and known_at(ops, NATURAL_RULE_TEMPLATES["instance"])]
+        if not statements_known or not editable:
+            if rules is not None:
+                raise ValueError(f"rule {rule.rule_id} ({rule.name!r}) is not usable: the model does not know its "
+                                 "formula and description, or no trained instance the edit changes")
+            continue
+        edited_instance = rng.choice(editable)
+        portable = [ops for ops in changed if ops != edited_instance and known_at(ops, [first_template["instance"]])]
+        held_out = [ops for ops in portable if ops in hidden]
+        trained = [ops for ops in portable if ops not in hidden]
+        rng.shuffle(held_out)
+        rng.shuffle(trained)
+        other_instances = (held_out + trained)[:instances]
+        if not other_instances:
+            if rules is not None:
+                raise ValueError(f"rule {rule.rule_id} ({rule.name!r}) is not usable: no other instance for portability")
+            continue
+        neighbours_by_form = {form: _rule_neighbours(world, rule, form, known, neighbours, rng) for form in RULE_FORMS}
+        for form in RULE_FORMS:
+            operands = edited_instance if form == "instance" else None
+            prompt, rephrase = (NaturalRulePrompt(rule, form, template, operands)
+                                for template in NATURAL_RULE_TEMPLATES[form])
+            others = [f for f in ("formula", "description") if f != form]
+            understanding = [(NaturalRulePrompt(rule, f, template), repeated) for f in others
+                             for template, repeated in zip(NATURAL_RULE_TEMPLATES[f], (True, False))]
+            requests.append({
+                "case_id": len(requests),
+                "rule_id": rule.rule_id,
+                "form": form,
+                "prompt": prompt.prompt,
+                "subject": rule.name,
+                "target_new": worked(altered, *operands) if operands else answer_of(altered, form),
+                "ground_truth": prompt.answer,
+                "rephrase_prompt": rephrase.prompt,
+                "locality": _neighbourhood(neighbours_by_form[form]),
+                "portability": {
+                    "Instance": {
+                        "prompt": [NaturalRulePrompt(rule, "instance", first_template["instance"], ops).prompt
+                                   for ops in other_instances],
+                        "ground_truth": [worked(altered, *ops) for ops in other_instances],
+                    },
+                    "Rule_Understanding": {
+                        "prompt": [p.prompt for p, _ in understanding],
+                        "ground_truth": [answer_of(altered, p.form) for p, _ in understanding],
+                    },
+                },
+                "rule_prompt_repeats_edit_prompt": [repeated for _, repeated in understanding],
+                "instance_held_out": [ops in hidden for ops in other_instances],
+            })
+    return requests
+
+
+def _rule_neighbours(world: World | NaturalWorld, rule: Rule, form: str, known: set[str], count: int,
                      rng: random.Random) -> list[RulePrompt]:
     """Known prompts of the same form about other rules (their answers must not change)."""
     pool = [p for other in world.rules if other.rule_id != rule.rule_id

@@ -103,8 +103,13 @@ def test_the_edit_makes_each_prompt_predict_its_target(model_tok, stats):
     assert not any(predicts_target(model, tok, r) for r in requests)
     # 25 steps (MEMIT's): transformers versions initialise the random model differently, and
     # with some of them 10 steps are not enough for every prompt.
-    dmle_edit(model, tok, requests, make_hparams(stats, v_num_grad_steps=25))
+    outcome = dmle_edit(model, tok, requests, make_hparams(stats, v_num_grad_steps=25))
     assert all(predicts_target(model, tok, r) for r in requests)
+    # Each stage reports the final target loss of each of its requests, per edited layer.
+    for stage, count in zip(outcome.info["stages"], (2, 1)):
+        for report in stage["reports"]:
+            assert len(report["target_loss"]) == len(report["target_steps"]) == count
+            assert all(0 <= loss < 10 for loss in report["target_loss"])
 
 
 def test_stage_two_is_computed_on_the_model_carrying_stage_one(model_tok, stats, monkeypatch):

@@ -16,7 +16,7 @@ from easyedit_plugins.world.data import Rule
 from easyedit_plugins.world.natural import (
     NATURAL_RELATION_TEMPLATES, NATURAL_RULE_TEMPLATES, NaturalWorldSpec, build_natural_world, worked,
 )
-from easyedit_plugins.world.requests import fact_requests, rule_requests
+from easyedit_plugins.world.requests import fact_requests
 from easyedit_plugins.world.tokenizer import train_tokenizer
 from easyedit_plugins.world.train import ModelSpec, TrainSpec, train, untrained_model
 
@@ -170,7 +170,5 @@ def test_training_takes_natural_lines_with_plain_attention_only(world):
         train(model, tok, examples, replace(plain, subject_readout_layer=1), seed=0, progress=False)
 
 
-def test_rule_requests_refuse_the_natural_world_instead_of_using_the_old_templates(world):
-    with pytest.raises(NotImplementedError, match="NaturalWorld"):
-        rule_requests(world)
+def test_fact_requests_take_the_natural_world(world):
     assert fact_requests(world, 3)[0]["subject"] in world.subjects
