@@ -35,6 +35,18 @@ def _neighbourhood(prompts: Sequence[FactPrompt | RulePrompt]) -> dict[str, dict
     return {"neighborhood": {"prompt": [p.prompt for p in prompts], "ground_truth": [p.answer for p in prompts]}}
 
 
+def _usable_prompts(world: World, knows: Knows | None) -> dict[Fact, list[FactPrompt]]:
+    """Each fact's trained prompts that the model answers (an edit needs two: prompt and rephrase)."""
+    known = _known_prompts(world.trained_fact_prompts, knows)
+    return {fact: [p for p in world.prompts_of(fact, held_out=False) if p.prompt in known] for fact in world.facts}
+
+
+def editable_fact_count(world: World, knows: Knows | None = None, relations: Collection[str] | None = None) -> int:
+    """How many facts :func:`fact_requests` can edit (with ``distinct_within``): a long stream's cap."""
+    return sum(len(prompts) >= 2 and (relations is None or fact.relation in relations)
+               for fact, prompts in _usable_prompts(world, knows).items())
+
+
 def fact_requests(world: World, count: int, seed: int = 0, knows: Knows | None = None,
                   neighbours: int = 2, distinct_within: int | None = None,
                   relations: Collection[str] | None = None) -> list[Request]:
@@ -58,8 +70,7 @@ def fact_requests(world: World, count: int, seed: int = 0, knows: Knows | None =
     shuffled before the filter, so ``None`` gives exactly the requests of before the option.
     """
     rng = random.Random(f"fact-requests:{seed}")
-    known = _known_prompts(world.trained_fact_prompts, knows)
-    usable = {fact: [p for p in world.prompts_of(fact, held_out=False) if p.prompt in known] for fact in world.facts}
+    usable = _usable_prompts(world, knows)
     candidates = [fact for fact, prompts in usable.items() if len(prompts) >= 2]
     rng.shuffle(candidates)
     if relations is not None:
