@@ -209,7 +209,8 @@ def main(argv: list[str] | None = None, registry: dict[str, Section] | None = No
         sections[name] = run_section(registry[name], args, part)
         outcome = "FAILED: " + sections[name]["reason"] if sections[name].get("failed") else "done"
         print(f"[fidelity {time.perf_counter() - started:5.0f} s] {name} {outcome}", file=sys.stderr, flush=True)
-    header = {"date": today, "preset": args.preset, "command": command_line(), "full_run_command": FULL_RUN,
+    easyedit = f"EASYEDIT_SRC={shlex.quote(os.environ['EASYEDIT_SRC'])} " if os.environ.get("EASYEDIT_SRC") else ""
+    header = {"date": today, "preset": args.preset, "command": easyedit + command_line(), "full_run_command": FULL_RUN,
               "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
               "settings_key": key, "machine": machine(), "wall_seconds": time.perf_counter() - started}
     report = write_report(args.out, report_name(args, today), header, sections)

@@ -189,8 +189,8 @@ def section_markdown(args: argparse.Namespace, runs: dict[int, dict[str, Any]], 
     lines = [
         f"MEMIT, AlphaEdit and BLUE on each, {edits} sequential counterfactual edits of the `{args.preset}` world "
         f"({world['arch']}, {world['num_layers']} layers), in batches of " + " and of ".join(map(str, runs))
-        + f", critical range {layers} (BLUE writes only layers {layers[0]} and {layers[-1]}). EasyEdit: "
-        f"{first['easyedit']}.",
+        + f", critical range {layers} (BLUE writes only layers {layers[0]} and {layers[-1]}); locality: "
+        f"{first['requests']['locality']} facts no request edits. EasyEdit: {first['easyedit']}.",
         "",
     ]
     if edits < args.edits:
@@ -199,7 +199,7 @@ def section_markdown(args: argparse.Namespace, runs: dict[int, dict[str, Any]], 
               "percent):", ""]
     lines += table(["method", "efficacy", "generalisation", "specificity"],
                    [[name, *(f"{v:.2f}" for v in PAPER[name])] for name in METHODS])
-    lines += ["", f"Paper's abstract: {PAPER_AVERAGE_GAIN}. The regime here differs (a miniature world model on a "
+    lines += ["", f"Paper: {PAPER_AVERAGE_GAIN}. The regime here differs (a miniature world model on a "
               "CPU, greedy exact match of one-token answers): only the direction is compared.", ""]
     for batch, report in runs.items():
         check = checks[batch]
