@@ -59,8 +59,9 @@ class Section:
     takes_force: bool = False
 
 
-def _arch_seed(args: argparse.Namespace) -> list[str]:
-    return ([*(["--arch", args.arch] if args.arch else []), *(["--seed", str(args.seed)] if args.seed is not None else [])])
+def _arch_seed(args: argparse.Namespace, arch: str = "--arch", seed: str = "--seed") -> list[str]:
+    """The world's architecture and seed when given (else each section's own default)."""
+    return [*([arch, args.arch] if args.arch else []), *([seed, str(args.seed)] if args.seed is not None else [])]
 
 
 def _blue_options(args: argparse.Namespace) -> list[str]:
@@ -75,8 +76,7 @@ def _blue_options(args: argparse.Namespace) -> list[str]:
 
 
 def _lga_options(args: argparse.Namespace) -> list[str]:
-    return ([*(["--arches", args.arch] if args.arch else []), *(["--seeds", str(args.seed)] if args.seed is not None
-                                                                 else [])])
+    return _arch_seed(args, "--arches", "--seeds")
 
 
 def _pac_options(args: argparse.Namespace) -> list[str]:

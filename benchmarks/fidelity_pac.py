@@ -156,11 +156,13 @@ def front_summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return summary
 
 
-def front_leaders(summary: list[dict[str, Any]]) -> dict[str, list[str]]:
-    """At each locality level, the configurations with the highest efficacy (ties kept)."""
+def front_leaders(summary: list[dict[str, Any]], without: str | None = None) -> dict[str, list[str]]:
+    """At each locality level, the configurations with the highest efficacy (ties kept), leaving out
+    those whose name starts with ``without``."""
     leaders = {}
     for level in map(str, FRONT_LOCALITY):
-        reached = [(e["best"][level]["efficacy"], e["name"]) for e in summary if e["best"][level] is not None]
+        reached = [(e["best"][level]["efficacy"], e["name"]) for e in summary if e["best"][level] is not None
+                   and not (without and e["name"].startswith(without))]
         top = max((efficacy for efficacy, _ in reached), default=None)
         leaders[level] = [name for efficacy, name in reached if efficacy == top]
     return leaders
@@ -197,10 +199,12 @@ def options_markdown(files: list[Path]) -> tuple[list[str], dict[str, Any]]:
                              "none" for best in entry["best"].values())])
     lines += table(["configuration", "regime", "at budget 0.18", *(f"best efficacy, L = {level}"
                                                                     for level in FRONT_LOCALITY)], table_rows)
-    leaders = front_leaders(summary)
+    leaders, without_memit = front_leaders(summary), front_leaders(summary, without="MEMIT")
     lines += ["", "Highest efficacy at each locality level: " + "; ".join(
-        f"L = {level}: {', '.join(names) or 'none'}" for level, names in leaders.items()) + "."]
-    return lines + [""], {"files": [str(p) for p in files], "front": summary, "leaders": leaders}
+        f"L = {level}: {', '.join(names) or 'none'}" for level, names in leaders.items()) + ". Without MEMIT: "
+        + "; ".join(f"L = {level}: {', '.join(names) or 'none'}" for level, names in without_memit.items()) + "."]
+    return lines + [""], {"files": [str(p) for p in files], "front": summary, "leaders": leaders,
+                          "leaders_without_memit": without_memit}
 
 
 # --- the section ------------------------------------------------------------------------------------------
@@ -224,9 +228,15 @@ def main() -> None:
              f"epochs, mini-batches of 2, `lr: auto`). EasyEdit: {report['easyedit']}.", ""]
     if edits < args.edits:
         lines += [f"The world can edit {editable} facts of these relations: the stream is capped at {edits}.", ""]
+    budget, epochs = report["settings"]["pac_drift_budget"], report["settings"]["pac_epochs"]
+    paper = "the paper's" if budget == 0.18 else "the paper's is 0.18"
+    lines += [f"`lr: auto` divides a fixed drift budget ({budget:g}, {paper}) by {epochs} epochs x "
+              f"ceil(n / 2) mini-batches: the more facts one joint run edits, the smaller its step (n = {edits}: lr = "
+              f"{budget / (epochs * -(-edits // 2)):.2g}; FT runs with the same rate).", ""]
     lines += ["After the last edit (exact = greedy exact match of the whole answer; token = teacher-forced token "
-              "accuracy, locality: agreement with the unedited model's tokens). Locality is split into unedited "
-              f"facts of the edited relations ({report['requests']['locality']} locality facts in all):", ""]
+              "accuracy, locality: agreement with the unedited model's tokens). Locality: "
+              f"{report['requests']['locality']} facts no request edits, split into facts of the edited relations "
+              "and of the others.", ""]
     lines += stream_table(report) + [""]
     if token_equals_exact(report):
         lines += ["Every answer of this world is one token: token accuracy equals the greedy exact match here.", ""]

@@ -17,7 +17,8 @@ from typing import Any
 from easyedit_plugins.core.files import write_atomically, write_text_atomically
 
 SECTIONS = ("BLUE", "LGA", "DMLE", "PAC")
-#: What a section heading looks like; the check below counts them.
+#: What a section heading looks like (a title that starts with "<section>:" is the heading as it is);
+#: the check below finds the sections by it.
 HEADING = "## {section}: {title}"
 FAILED_HEADING = "## {section}: FAILED"
 
@@ -74,7 +75,9 @@ def section_lines(section: str, entry: dict[str, Any], renamed: dict[str, str]) 
                 *entry["tail"], "```", ""]
     record = entry["record"]
     markdown, unshown = _relink(record["markdown"], renamed)
-    lines = [HEADING.format(section=section, title=record["title"]), "", "Command:", "", "```bash", record["command"],
+    title = record["title"]
+    heading = f"## {title}" if title.startswith(f"{section}:") else HEADING.format(section=section, title=title)
+    lines = [heading, "", "Command:", "", "```bash", record["command"],
              "```", "", f"Measured {record['date']} on {record['machine'].get('cpu')} "
              f"({record['machine'].get('cores')} cores, load average {record['machine'].get('load_average')})"
              + (f", in {entry['seconds']:.0f} s" if entry.get("seconds") is not None else "")

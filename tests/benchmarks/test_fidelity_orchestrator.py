@@ -188,3 +188,11 @@ def test_section_commands_follow_the_contract():
     assert "--force" not in lga and lga[-4:] == ["--arches", "llama", "--seeds", "1"]
     dmle = fidelity.section_command(fidelity.REGISTRY["DMLE"], args, part)
     assert dmle[-4:] == ["--arch", "llama", "--seed", "1"] and "--edits" not in dmle
+
+
+def test_a_title_that_names_its_section_is_the_heading_as_it_is():
+    record = {"title": "PAC: consecutive editing", "command": "python p.py", "date": "2026-11-26", "claims": [],
+              "machine": {"cpu": "fake", "cores": 2, "load_average": [1, 1, 1]}, "markdown": "body", "plots": []}
+    lines = fidelity_report.section_lines("PAC", {"record": record}, {})
+    assert lines[0] == "## PAC: consecutive editing"
+    assert fidelity_report.check_report("## Claims\n\n" + "\n".join(lines), ("PAC",)) == []

@@ -90,6 +90,7 @@ def test_the_options_front_takes_each_configurations_best_point_at_each_locality
     assert summary["PAC values only"]["best"]["0.9"]["settings"] == "budget 0.6"
     leaders = fidelity_pac.front_leaders(list(summary.values()))
     assert leaders["0.8"] == ["FT"] and leaders["0.9"] == ["PAC values only"]
+    assert fidelity_pac.front_leaders(list(summary.values()), without="FT")["0.8"] == ["PAC values only"]
 
 
 def test_the_options_table_reads_the_newest_regime_results(tmp_path):
