@@ -111,6 +111,7 @@ from easyedit_plugins.core.stats import collect_second_moments
 from easyedit_plugins.core.stats_store import save_easyedit
 from easyedit_plugins.methods.pac.projections import ffn_projections
 from easyedit_plugins.easyedit_bridge import EasyEditHandle, load_easyedit
+from easyedit_plugins.evaluation.token_accuracy import prediction_agreement, target_token_predictions, token_accuracy
 from easyedit_plugins.world import WorldModel, load_world_model, world_model_path, world_statistics_corpus
 from easyedit_plugins.world.presets import EDIT_LAYERS, RULE_STAGES
 from easyedit_plugins.world.requests import fact_requests, rule_requests
@@ -122,6 +123,9 @@ METHODS = (*FACT_METHODS, "DMLE")
 DEFAULT_METHODS = ("MEMIT", "AlphaEdit", "BLUE-MEMIT", "BLUE-AlphaEdit", "PAC", "FT", "DMLE")
 #: Methods run in PAC's joint regime on the cumulative set (from the unedited model, at checkpoints).
 CUMULATIVE_METHODS = ("PAC", "FT")
+#: Version of what a worker measures (greedy hits, token accuracy, split locality, changed layers):
+#: parts of an older version are not reused.
+METRICS_VERSION = 2
 #: Name of the statistics corpus (EasyEdit's ``mom2_dataset``: the folder of the cache files).
 CORPUS_NAME = "world"
 
@@ -167,7 +171,8 @@ def settings_key(args: argparse.Namespace, implementation: str) -> str:
     fields = {name: getattr(args, name) for name in (
         "preset", "arch", "seed", "edits", "batch", "checkpoints", "layers", "locality", "threads",
         "v_num_grad_steps", "mom2_update_weight", "l2", "nullspace_threshold", "pac_lr", "pac_drift_budget",
-        "pac_epochs", "pac_critical", "z_batch")}
+        "pac_epochs", "pac_critical", "z_batch", "relations")}
+    fields["metrics"] = METRICS_VERSION
     fields["easyedit"] = implementation
     fields["world_model"] = world_model_path(args.preset, args.arch, args.seed).name  # the world's cache key
     canonical = json.dumps(fields, sort_keys=True)
@@ -188,7 +193,11 @@ def write_statistics(world: WorldModel, layers: list[int], stats_dir: Path) -> i
 
 
 def locality_pairs(world: WorldModel, requests: list[dict[str, Any]], count: int, seed: int) -> list[list[str]]:
-    """``count`` facts no request edits, each through one trained prompt the unedited model answers."""
+    """``count`` facts no request edits, each through one trained prompt the unedited model answers.
+
+    Each pair is ``[prompt, answer, relation]``: locality is also reported separately for facts
+    of the relations the stream edits and of the others.
+    """
     import random
     trained = {p.prompt: p.fact for p in world.world.trained_fact_prompts}
     edited = {trained[r["prompt"]] for r in requests}
@@ -200,19 +209,25 @@ def locality_pairs(world: WorldModel, requests: list[dict[str, Any]], count: int
     rng = random.Random(f"compare-locality:{seed}")
     facts = sorted(by_fact, key=lambda f: (f.subject, f.relation))
     rng.shuffle(facts)
-    return [[(chosen := rng.choice(by_fact[fact])).prompt, chosen.answer] for fact in facts[:count]]
+    return [[(chosen := rng.choice(by_fact[fact])).prompt, chosen.answer, fact.relation] for fact in facts[:count]]
 
 
 def make_plan(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     """Everything the workers share: requests, locality set, templates, statistics, layers."""
     world = load_world_model(args.preset, args.arch, args.seed, threads=args.threads)
-    layers = args.layers or EDIT_LAYERS[args.preset]
-    stages = RULE_STAGES[args.preset]
+    layers = args.layers or EDIT_LAYERS.get(args.preset)
+    if layers is None:
+        raise SystemExit(f"no default critical layers for the {args.preset} preset: pass --layers")
+    with_rules = "DMLE" in args.methods
+    if with_rules and args.preset not in RULE_STAGES:
+        raise SystemExit(f"no DMLE rule stages for the {args.preset} preset: leave DMLE out of --methods")
+    stages = RULE_STAGES[args.preset] if with_rules else []
     n_layers = world.model.config.num_hidden_layers
     stats_layers = sorted({*layers, *(layer for stage in stages for layer in stage["layers"])})
     samples = write_statistics(world, stats_layers, work / "stats")
-    facts = fact_requests(world.world, args.edits, seed=args.seed, knows=world.knows, distinct_within=args.batch)
-    rules = rule_requests(world.world, seed=args.seed, knows=world.knows)
+    facts = fact_requests(world.world, args.edits, seed=args.seed, knows=world.knows, distinct_within=args.batch,
+                          relations=args.relations)
+    rules = rule_requests(world.world, seed=args.seed, knows=world.knows) if with_rules else []
     templates = generate_templates(world.model, world.tok, seed=args.seed)
     plan = {
         "preset": args.preset, "arch": args.arch, "seed": args.seed, "model_path": str(world.path),
@@ -221,11 +236,21 @@ def make_plan(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "templates": templates, "facts": facts, "rules": rules,
         "locality": locality_pairs(world, facts, args.locality, args.seed),
     }
+    plan["edited_relations"] = sorted(_relations_of(world, facts))
+    # EasyEdit's locality in token accuracy compares the edited model's teacher-forced predictions
+    # with the unedited model's: those are taken here, once.
+    plan["locality_predictions"] = [list(t.predicted) for t in target_token_predictions(
+        world.model, world.tok, [p for p, _, _ in plan["locality"]], [a for _, a, _ in plan["locality"]])]
     trained = {p.prompt: p.fact for p in world.world.trained_fact_prompts}
     edited_subjects = {r["subject"] for r in facts}
-    plan["locality_same_subject"] = sum(trained[p].subject in edited_subjects for p, _ in plan["locality"])
+    plan["locality_same_subject"] = sum(trained[p].subject in edited_subjects for p, _, _ in plan["locality"])
     write_text_atomically(work / "plan.json", json.dumps(plan))
     return plan
+
+
+def _relations_of(world: WorldModel, requests: list[dict[str, Any]]) -> set[str]:
+    relation_of = {p.prompt: p.fact.relation for p in world.world.trained_fact_prompts}
+    return {relation_of[r["prompt"]] for r in requests}
 
 
 # --- methods ------------------------------------------------------------------------------------
@@ -336,11 +361,43 @@ def _rate(world: WorldModel, pairs: list[tuple[str, str]]) -> float | None:
     return sum(hits) / len(hits)
 
 
-def fact_metrics(world: WorldModel, edited: list[dict[str, Any]], locality: list[list[str]]) -> dict[str, float | None]:
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def _token_rate(world: WorldModel, pairs: list[tuple[str, str]]) -> float | None:
+    """Mean teacher-forced token accuracy (EasyEdit's ``rewrite_acc``/``rephrase_acc``)."""
+    if not pairs:
+        return None
+    return _mean(token_accuracy(world.model, world.tok, [p for p, _ in pairs], [a for _, a in pairs]))
+
+
+def fact_metrics(world: WorldModel, edited: list[dict[str, Any]], plan: dict[str, Any]) -> dict[str, float | None]:
+    """Greedy whole-answer hits and, beside them (``*_token``), teacher-forced token accuracy.
+
+    Locality is also split into facts of the edited relations (``locality_same_relation``) and
+    of the others (``locality_other_relation``; None when the stream edits every relation). Its
+    token accuracy is EasyEdit's: agreement with the unedited model's predicted tokens.
+    """
+    locality = plan["locality"]
+    same = [i for i, (_, _, relation) in enumerate(locality) if relation in plan["edited_relations"]]
+    other = [i for i, (_, _, relation) in enumerate(locality) if relation not in plan["edited_relations"]]
+    hits = world.knows([(p, a) for p, a, _ in locality])
+    after = target_token_predictions(world.model, world.tok, [p for p, _, _ in locality], [a for _, a, _ in locality])
+    agreement = [prediction_agreement(before, t.predicted) for before, t in zip(plan["locality_predictions"], after)]
+    efficacy_pairs = [(r["prompt"], r["target_new"]) for r in edited]
+    rephrase_pairs = [(r["rephrase_prompt"], r["target_new"]) for r in edited]
     return {
-        "efficacy": _rate(world, [(r["prompt"], r["target_new"]) for r in edited]),
-        "generalisation": _rate(world, [(r["rephrase_prompt"], r["target_new"]) for r in edited]),
-        "locality": _rate(world, [tuple(pair) for pair in locality]),
+        "efficacy": _rate(world, efficacy_pairs),
+        "generalisation": _rate(world, rephrase_pairs),
+        "locality": _mean([float(h) for h in hits]),
+        "locality_same_relation": _mean([float(hits[i]) for i in same]),
+        "locality_other_relation": _mean([float(hits[i]) for i in other]),
+        "efficacy_token": _token_rate(world, efficacy_pairs),
+        "generalisation_token": _token_rate(world, rephrase_pairs),
+        "locality_token": _mean(agreement),
+        "locality_same_relation_token": _mean([agreement[i] for i in same]),
+        "locality_other_relation_token": _mean([agreement[i] for i in other]),
     }
 
 
@@ -357,7 +414,7 @@ def rule_metrics(world: WorldModel, edited: list[dict[str, Any]], locality: list
         "generalisation": _rate(world, [(r["rephrase_prompt"], r["target_new"]) for r in edited]),
         "instance_portability": _rate(world, blocks["Instance"]),
         "rule_understanding": _rate(world, blocks["Rule_Understanding"]),
-        "locality": _rate(world, [tuple(pair) for pair in locality]),
+        "locality": _rate(world, [(prompt, answer) for prompt, answer, _ in locality]),
         "rule_locality": _rate(world, unedited_rule_prompts),
     })
     return scores
@@ -382,6 +439,14 @@ def warm_up(world: WorldModel) -> None:
     world.knows([("The home town of", "x")])
 
 
+def ffn_output_weights(world: WorldModel) -> dict[int, torch.Tensor]:
+    """A copy of every layer's FFN output matrix: which layers an edit wrote is checked on them."""
+    spec = arch_spec(world.model)
+    modules = dict(world.model.named_modules())
+    return {layer: modules[spec.mlp_out_name(layer)].weight.detach().clone()
+            for layer in range(world.model.config.num_hidden_layers)}
+
+
 def run_worker(args: argparse.Namespace) -> None:
     torch.set_num_threads(args.threads)
     method = args.worker
@@ -393,6 +458,7 @@ def run_worker(args: argparse.Namespace) -> None:
     # The cumulative regime restarts from the unedited model at every checkpoint; the copy is part
     # of the loaded baseline, not of any edit's memory.
     pristine = copy.deepcopy(world.model.state_dict()) if method in CUMULATIVE_METHODS else None
+    outputs_before = ffn_output_weights(world)
     gc.collect()
     if LIBC is not None:
         LIBC.malloc_trim(0)
@@ -455,18 +521,21 @@ def run_worker(args: argparse.Namespace) -> None:
                 scores = rule_metrics(world, edited, plan["locality"], unedited)
                 point = {"edits": len(edited), "rules": len(done), **scores}
             else:
-                point = {"edits": len(edited), **fact_metrics(world, edited, plan["locality"])}
+                point = {"edits": len(edited), **fact_metrics(world, edited, plan)}
             curve.append(point)
             eval_seconds += time.perf_counter() - began
             tqdm.write(f"{method:>14} after {point['edits']:>5} edits: " + ", ".join(
                 f"{k} {v:.3f}" for k, v in point.items() if k in FACT_METRICS and v is not None), file=sys.stderr)
     log.close()
+    outputs_after = ffn_output_weights(world)
+    changed_layers = [layer for layer, weight in outputs_before.items() if not torch.equal(weight, outputs_after[layer])]
     result = {
         "method": method, "label": label, "implementation": implementation,
         "regime": ("joint on the cumulative set, re-run from the unedited model at each checkpoint"
                    if pristine is not None else "sequential calls on top of each other"),
         "kind": "rules" if method == "DMLE" else "facts",
         "edits": len(edited), "calls": len(calls), "curve": curve, "final": curve[-1],
+        "changed_layers": changed_layers,
         "seconds": {"edit_wall": wall, "edit_cpu": cpu, "setup_wall": setup_wall, "setup_cpu": setup_cpu,
                     "per_edit_wall": wall / len(edited), "per_edit_cpu": cpu / len(edited),
                     "evaluation_wall": eval_seconds, "calls_wall": call_seconds},
@@ -536,7 +605,8 @@ def orchestrate(args: argparse.Namespace) -> None:
         "machine": {**machine(), "torch_threads": args.threads, "load_average_before": load_before,
                     "load_average_after": os.getloadavg()},
         "world": {k: plan[k] for k in ("preset", "arch", "seed", "model_path", "num_layers", "parameters", "accuracy",
-                                        "layers", "rule_stages", "stats_samples", "locality_same_subject")},
+                                        "layers", "rule_stages", "stats_samples", "locality_same_subject",
+                                        "edited_relations")},
         "requests": {"facts": len(plan["facts"]), "subjects": len({r["subject"] for r in plan["facts"]}),
                      "rules": len({r["rule_id"] for r in plan["rules"]}), "rule_requests": len(plan["rules"]),
                      "locality": len(plan["locality"])},
@@ -573,6 +643,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(DEFAULT_METHODS))
     parser.add_argument("--layers", type=int, nargs="+", help="critical layers (default: the preset's EDIT_LAYERS)")
     parser.add_argument("--locality", type=int, default=300, help="unedited facts whose answers must not change")
+    parser.add_argument("--relations", nargs="+", help="edit facts of these relations only (default: every relation); "
+                        "locality is split into facts of these relations and of the others")
     parser.add_argument("--v-num-grad-steps", type=int, default=100,
                         help="target optimisation steps (at most; it stops once the loss is small)")
     parser.add_argument("--mom2-update-weight", type=float, default=100.0, help="MEMIT's lambda")

@@ -9,6 +9,9 @@ from easyedit_plugins.core.files import write_atomically, write_text_atomically
 from easyedit_plugins.plotting import matplotlib_parts
 
 FACT_METRICS = ("efficacy", "generalisation", "locality")
+#: Teacher-forced token accuracy beside each greedy metric (EasyEdit's ``*_acc``), and locality split by relation.
+TOKEN_METRICS = tuple(f"{metric}_token" for metric in FACT_METRICS)
+SPLIT_LOCALITY = ("locality_same_relation", "locality_other_relation")
 RULE_METRICS = ("formula", "description", "instance", "generalisation", "instance_portability",
                 "rule_understanding", "locality", "rule_locality")
 RULE_HEADERS = ("formula", "description", "instance", "rephrase", "Instance portability", "Rule Understanding",
@@ -59,7 +62,10 @@ def summary_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
     for name, part in methods.items():
         rows.append({
             "method": name, "label": part["label"], "implementation": part["implementation"], "kind": part["kind"],
-            "edits": part["edits"], **{m: part["final"].get(m) for m in FACT_METRICS},
+            "edits": part["edits"],
+            **{m: part["final"].get(m) for m in (*FACT_METRICS, *TOKEN_METRICS, *SPLIT_LOCALITY)},
+            **{f"{m}_token": part["final"].get(f"{m}_token") for m in SPLIT_LOCALITY},
+            "changed_layers": part.get("changed_layers"),
             "s_per_edit": part["seconds"]["per_edit_wall"], "cpu_s_per_edit": part["seconds"]["per_edit_cpu"],
             "time_ratio": part["seconds"]["per_edit_wall"] / base_time if base_time else None,
             "cpu_ratio": part["seconds"]["per_edit_cpu"] / base_cpu if base_cpu else None,
@@ -141,8 +147,9 @@ def write_markdown(report: dict[str, Any], path: Path, plot: Path | None) -> Pat
         f"never restored; layers {world['layers']} for every locate-then-edit method; C0 from "
         f"{world['stats_samples']} corpus lines, one file read by all. Locality: {requests['locality']} facts no "
         f"request edits ({world['locality_same_subject']} of them about an edited subject).",
-        f"* Rules (DMLE): {requests['rules']} rules, {requests['rule_requests']} requests, one rule per call, stages "
-        + "; ".join(f"{'+'.join(s['forms'])} on {s['layers']}" for s in world["rule_stages"]) + ".",
+        (f"* Rules (DMLE): {requests['rules']} rules, {requests['rule_requests']} requests, one rule per call, stages "
+         + "; ".join(f"{'+'.join(s['forms'])} on {s['layers']}" for s in world["rule_stages"]) + "."
+         if world["rule_stages"] else "* Rules: none (DMLE not run)."),
         f"* Settings: MEMIT lambda {settings['mom2_update_weight']:g}, up to {settings['v_num_grad_steps']} target "
         f"steps, AlphaEdit L2 {settings['l2']:g} and null-space threshold {settings['nullspace_threshold']:g} "
         f"(absolute, EasyEdit's rule); {pac_settings_text(settings)}",
@@ -168,6 +175,19 @@ def write_markdown(report: dict[str, Any], path: Path, plot: Path | None) -> Pat
     lines += _table(["method", "implementation", "edits", "efficacy (exact match)", "generalisation (exact match)",
                      "locality (exact match)", "s/edit",
                      "CPU s/edit", "time ×", "extra peak MiB", "memory ×"], rows)
+    fact_rows = [row for row in report["summary"] if row["kind"] == "facts" and row.get("efficacy_token") is not None]
+    if fact_rows:
+        lines += ["", "Beside the greedy hits: teacher-forced token accuracy (EasyEdit's `rewrite_acc`, `rephrase_acc`; "
+                  "locality: agreement with the unedited model's predicted tokens), locality split into facts of the "
+                  f"edited relations {world.get('edited_relations', '?')} and of the others, and the layers whose FFN "
+                  "output matrix the edits changed.", ""]
+        lines += _table(["method", "efficacy (token acc.)", "generalisation (token acc.)", "locality (token agreement)",
+                         "locality same relation (exact / token)", "locality other relations (exact / token)",
+                         "layers changed"],
+                        [[display_name(row["method"]), *(_score(row[m]) for m in TOKEN_METRICS),
+                          *(f"{_score(row[m])} / {_score(row[m + '_token'])}" for m in SPLIT_LOCALITY),
+                          str(row["changed_layers"]) if row.get("changed_layers") is not None else "–"]
+                         for row in fact_rows])
     lines += [
         "",
         "s/edit: wall seconds inside the edit calls (evaluation excluded) per edited request; extra peak MiB: "

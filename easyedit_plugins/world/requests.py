@@ -14,7 +14,7 @@ Requests are plain dicts in EasyEdit's format (``prompt``, ``subject``, ``target
 from __future__ import annotations
 
 import random
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Collection, Sequence
 
 from .data import RULE_FORMS, RULE_TEMPLATES, Fact, FactPrompt, Rule, RulePrompt, World, answer_of
 from .natural import NATURAL_RULE_TEMPLATES, NaturalRulePrompt, NaturalWorld, worked
@@ -36,8 +36,21 @@ def _neighbourhood(prompts: Sequence[FactPrompt | RulePrompt]) -> dict[str, dict
     return {"neighborhood": {"prompt": [p.prompt for p in prompts], "ground_truth": [p.answer for p in prompts]}}
 
 
+def _usable_prompts(world: World, knows: Knows | None) -> dict[Fact, list[FactPrompt]]:
+    """Each fact's trained prompts that the model answers (an edit needs two: prompt and rephrase)."""
+    known = _known_prompts(world.trained_fact_prompts, knows)
+    return {fact: [p for p in world.prompts_of(fact, held_out=False) if p.prompt in known] for fact in world.facts}
+
+
+def editable_fact_count(world: World, knows: Knows | None = None, relations: Collection[str] | None = None) -> int:
+    """How many facts :func:`fact_requests` can edit (with ``distinct_within``): a long stream's cap."""
+    return sum(len(prompts) >= 2 and (relations is None or fact.relation in relations)
+               for fact, prompts in _usable_prompts(world, knows).items())
+
+
 def fact_requests(world: World, count: int, seed: int = 0, knows: Knows | None = None,
-                  neighbours: int = 2, distinct_within: int | None = None) -> list[Request]:
+                  neighbours: int = 2, distinct_within: int | None = None,
+                  relations: Collection[str] | None = None) -> list[Request]:
     """``count`` counterfactual edits of facts of ``count`` different subjects.
 
     Each request's prompt and rephrase are two different TRAINED templates of the fact (never a
@@ -52,12 +65,20 @@ def fact_requests(world: World, count: int, seed: int = 0, knows: Knows | None =
     relations, but every consecutive chunk of ``n`` requests (``requests[i*n:(i+1)*n]``, one
     batch edit of a sequence) still has ``n`` different subjects, and locality prompts are
     facts of the same relation that no request edits.
+
+    ``relations`` keeps only facts of those relations (a stream of some relations, whose
+    locality can be split into facts of the edited relations and of the others); the candidates are
+    shuffled before the filter, so ``None`` gives exactly the requests of before the option.
     """
     rng = random.Random(f"fact-requests:{seed}")
-    known = _known_prompts(world.trained_fact_prompts, knows)
-    usable = {fact: [p for p in world.prompts_of(fact, held_out=False) if p.prompt in known] for fact in world.facts}
+    usable = _usable_prompts(world, knows)
     candidates = [fact for fact, prompts in usable.items() if len(prompts) >= 2]
     rng.shuffle(candidates)
+    if relations is not None:
+        unknown = set(relations) - {relation.name for relation in world.relations}
+        if unknown:
+            raise ValueError(f"no relation {sorted(unknown)} in the world; it has {[r.name for r in world.relations]}")
+        candidates = [fact for fact in candidates if fact.relation in relations]
     excluded: Callable[[Fact], bool]
     if distinct_within is not None:
         if distinct_within < 1:

@@ -23,7 +23,7 @@ from easyedit_plugins.world.cache import (
 from easyedit_plugins.world.data import RELATION_TEMPLATES, RULE_FORMS, Rule, WorldSpec, build_world
 from easyedit_plugins.world.evaluation import greedy_hits
 from easyedit_plugins.world.presets import WorldPreset
-from easyedit_plugins.world.requests import fact_requests, rule_requests
+from easyedit_plugins.world.requests import editable_fact_count, fact_requests, rule_requests
 from easyedit_plugins.world.tokenizer import train_tokenizer
 from easyedit_plugins.threads import torch_threads
 from easyedit_plugins.world.train import WORLD_ARCHES, ModelSpec, TrainSpec, idle_cores, train, untrained_model
@@ -129,6 +129,32 @@ def test_fact_requests_use_only_what_the_model_knows(world):
 def test_fact_requests_say_when_the_world_is_too_small(world):
     with pytest.raises(ValueError, match="usable facts"):
         fact_requests(world, len(world.subjects) + 1)
+
+
+def test_fact_requests_of_some_relations_keep_only_those_and_none_changes_nothing(world):
+    trained = {p.prompt: p for p in world.trained_fact_prompts}
+    names = [relation.name for relation in world.relations]
+    chosen = names[:2]
+    requests = fact_requests(world, 30, seed=5, distinct_within=10, relations=chosen)
+    assert {trained[r["prompt"]].fact.relation for r in requests} == set(chosen)
+    assert fact_requests(world, 30, seed=5, distinct_within=10, relations=None) == fact_requests(
+        world, 30, seed=5, distinct_within=10)
+    with pytest.raises(ValueError, match="no relation"):
+        fact_requests(world, 3, relations=["shoe size"])
+
+
+def test_editable_fact_count_is_the_longest_stream_fact_requests_can_make(world):
+    forgotten = world.subjects[:2]  # the model knows nothing about these two
+
+    def knows(pairs):
+        return [not any(subject in prompt for subject in forgotten) for prompt, _ in pairs]
+
+    for relations in (None, [world.relations[0].name]):
+        count = editable_fact_count(world, knows, relations=relations)
+        assert 0 < count < len(world.facts)
+        assert len(fact_requests(world, count, knows=knows, distinct_within=5, relations=relations)) == count
+        with pytest.raises(ValueError, match="usable facts"):
+            fact_requests(world, count + 1, knows=knows, distinct_within=5, relations=relations)
 
 
 def test_fact_requests_may_repeat_subjects_across_chunks_but_not_within_one(world):
