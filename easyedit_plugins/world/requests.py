@@ -205,29 +205,14 @@ def rule_requests(world: World | NaturalWorld, seed: int = 0, knows: Knows | Non
             operands = edited_instance if form == "instance" else None
             prompt, rephrase = (RulePrompt(rule, form, template, operands) for template in RULE_TEMPLATES[form])
             understanding = [f for f in RULE_FORMS if f not in (form, "instance")]
-            requests.append({
-                "case_id": len(requests),
-                "rule_id": rule.rule_id,
-                "form": form,
-                "prompt": prompt.prompt,
-                "subject": rule.name,
-                "target_new": answer_of(altered, form, operands),
-                "ground_truth": prompt.answer,
-                "rephrase_prompt": rephrase.prompt,
-                "locality": _neighbourhood(neighbours_by_form[form]),
-                "portability": {
-                    "Instance": {
-                        "prompt": [RulePrompt(rule, "instance", RULE_TEMPLATES["instance"][0], ops).prompt
-                                   for ops in other_instances],
-                        "ground_truth": [answer_of(altered, "instance", ops) for ops in other_instances],
-                    },
-                    "Rule_Understanding": {
-                        "prompt": [RulePrompt(rule, f, RULE_TEMPLATES[f][0]).prompt for f in understanding],
-                        "ground_truth": [answer_of(altered, f) for f in understanding],
-                    },
-                },
-                "rule_prompt_repeats_edit_prompt": [True] * len(understanding),
-            })
+            requests.append(_rule_request(
+                len(requests), rule, form, prompt, rephrase, answer_of(altered, form, operands),
+                _neighbourhood(neighbours_by_form[form]),
+                instances=[(RulePrompt(rule, "instance", RULE_TEMPLATES["instance"][0], ops).prompt,
+                            answer_of(altered, "instance", ops)) for ops in other_instances],
+                understanding=[(RulePrompt(rule, f, RULE_TEMPLATES[f][0]).prompt, answer_of(altered, f), True)
+                               for f in understanding],
+            ))
     return requests
 
 
@@ -298,31 +283,44 @@ def natural_rule_requests(world: NaturalWorld, seed: int = 0, knows: Knows | Non
             others = [f for f in ("formula", "description") if f != form]
             understanding = [(NaturalRulePrompt(rule, f, template), repeated) for f in others
                              for template, repeated in zip(NATURAL_RULE_TEMPLATES[f], (True, False))]
-            requests.append({
-                "case_id": len(requests),
-                "rule_id": rule.rule_id,
-                "form": form,
-                "prompt": prompt.prompt,
-                "subject": rule.name,
-                "target_new": worked(altered, *operands) if operands else answer_of(altered, form),
-                "ground_truth": prompt.answer,
-                "rephrase_prompt": rephrase.prompt,
-                "locality": _neighbourhood(neighbours_by_form[form]),
-                "portability": {
-                    "Instance": {
-                        "prompt": [NaturalRulePrompt(rule, "instance", first_template["instance"], ops).prompt
-                                   for ops in other_instances],
-                        "ground_truth": [worked(altered, *ops) for ops in other_instances],
-                    },
-                    "Rule_Understanding": {
-                        "prompt": [p.prompt for p, _ in understanding],
-                        "ground_truth": [answer_of(altered, p.form) for p, _ in understanding],
-                    },
-                },
-                "rule_prompt_repeats_edit_prompt": [repeated for _, repeated in understanding],
-                "instance_held_out": [ops in hidden for ops in other_instances],
-            })
+            requests.append(_rule_request(
+                len(requests), rule, form, prompt, rephrase,
+                worked(altered, *operands) if operands else answer_of(altered, form),
+                _neighbourhood(neighbours_by_form[form]),
+                instances=[(NaturalRulePrompt(rule, "instance", first_template["instance"], ops).prompt,
+                            worked(altered, *ops)) for ops in other_instances],
+                understanding=[(p.prompt, answer_of(altered, p.form), repeated) for p, repeated in understanding],
+                instance_held_out=[ops in hidden for ops in other_instances],
+            ))
     return requests
+
+
+def _rule_request(case_id: int, rule: Rule, form: str, prompt: RulePrompt, rephrase: RulePrompt, target_new: str,
+                  locality: dict[str, Any], instances: list[tuple[str, str]],
+                  understanding: list[tuple[str, str, bool]], **extra: Any) -> Request:
+    """One RuleEdit-shaped request (both worlds' builders lay it out here, so they cannot drift).
+
+    ``instances`` are ``(prompt, new answer)`` pairs of Instance Portability; ``understanding``
+    ``(prompt, new answer, repeats another case's edit prompt)`` triples of Rule Understanding.
+    """
+    return {
+        "case_id": case_id,
+        "rule_id": rule.rule_id,
+        "form": form,
+        "prompt": prompt.prompt,
+        "subject": rule.name,
+        "target_new": target_new,
+        "ground_truth": prompt.answer,
+        "rephrase_prompt": rephrase.prompt,
+        "locality": locality,
+        "portability": {
+            "Instance": {"prompt": [q for q, _ in instances], "ground_truth": [a for _, a in instances]},
+            "Rule_Understanding": {"prompt": [q for q, _, _ in understanding],
+                                   "ground_truth": [a for _, a, _ in understanding]},
+        },
+        "rule_prompt_repeats_edit_prompt": [repeated for _, _, repeated in understanding],
+        **extra,
+    }
 
 
 def _rule_neighbours(world: World | NaturalWorld, rule: Rule, form: str, known: set[str], count: int,
