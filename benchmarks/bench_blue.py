@@ -49,7 +49,7 @@ from easyedit_plugins.testing import save_tiny_model
 from easyedit_plugins.testing.legacy_cpu import LegacyCudaToCpu
 from easyedit_plugins.world.tokenizer import training_corpus
 from memory import MIB, extra_peak
-from results_file import machine
+from results_file import machine, produced_by
 
 SUBJECTS = ["Danielle Darrieux", "Toko Yasuda", "the Eiffel Tower", "Ravel", "Mozart", "the poet", "the chef", "Quebec"]
 RELATIONS = ["The mother tongue of", "The instrument played by", "The city that is home to", "The language spoken by"]
@@ -245,12 +245,7 @@ def markdown(report: dict[str, Any]) -> str:
     lines = [
         f"# BLUE against EasyEdit's MEMIT: time and memory per edit, {report['date']}",
         "",
-        "Produced by:",
-        "",
-        "```bash",
-        report["command"],
-        "```",
-        "",
+        *produced_by(report["command"]),
         f"* Machine: {report['machine']['cpu']}, {report['machine']['cores']} cores, torch {report['machine']['torch']}, "
         f"transformers {report['machine']['transformers']}, {setup['torch_threads']} PyTorch thread(s); load average "
         f"{report['load_average_before'][0]:.2f} before and {report['load_average_after'][0]:.2f} after (shared machine).",

@@ -37,7 +37,7 @@ if os.environ.get("EASYEDIT_SRC"):
 import torch
 
 from bench_compare import easyedit_editor, easyedit_handle, easyedit_version, locality_pairs, write_statistics
-from results_file import RESULTS_DIR, command_line, machine
+from results_file import RESULTS_DIR, command_line, machine, produced_by
 from easyedit_plugins.core.context import generate_templates
 from easyedit_plugins.core.files import write_text_atomically
 from easyedit_plugins.world import load_world_model
@@ -105,12 +105,7 @@ def markdown(record: dict[str, Any]) -> str:
     lines = [
         f"# EasyEdit's own MEMIT on the {results['preset']} world ({results['arch']}), {record['date']}",
         "",
-        "Produced by:",
-        "",
-        "```bash",
-        record["command"],
-        "```",
-        "",
+        *produced_by(record["command"]),
         f"* Machine: {record['machine']['cpu']}, {record['machine']['cores']} cores, load average "
         f"{', '.join(f'{load:.2f}' for load in record['machine']['load_average'])}, torch {record['machine']['torch']}, transformers "
         f"{record['machine']['transformers']}.",

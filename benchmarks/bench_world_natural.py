@@ -37,7 +37,7 @@ from easyedit_plugins.plotting import matplotlib_parts
 from easyedit_plugins.world import load_world_model
 from easyedit_plugins.world.data import FactPrompt
 from easyedit_plugins.world.presets import preset_named
-from results_file import command_line, machine
+from results_file import command_line, machine, produced_by
 
 def subject_position(prompt: FactPrompt) -> str:
     """Where the template puts the subject: 'start', 'middle' or 'end'."""
@@ -99,12 +99,7 @@ def markdown(record: dict[str, Any]) -> str:
     lines = [
         f"# The {record['preset']} world model ({record['arch']}, seed {record['seed']}), {record['date']}",
         "",
-        "Produced by:",
-        "",
-        "```bash",
-        record["command"],
-        "```",
-        "",
+        *produced_by(record["command"]),
         f"* Machine: {record['machine']['cpu']}, {record['machine']['cores']} cores, torch {record['machine']['torch']}, "
         f"transformers {record['machine']['transformers']}; load average {record['load_before']:.2f} before and "
         f"{record['load_after']:.2f} after this script (shared machine).",

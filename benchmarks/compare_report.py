@@ -7,6 +7,7 @@ from typing import Any
 
 from easyedit_plugins.core.files import write_atomically, write_text_atomically
 from easyedit_plugins.plotting import matplotlib_parts
+from results_file import produced_by
 
 FACT_METRICS = ("efficacy", "generalisation", "locality")
 #: Teacher-forced token accuracy beside each greedy metric (EasyEdit's ``*_acc``), and locality split by relation.
@@ -128,12 +129,7 @@ def write_markdown(report: dict[str, Any], path: Path, plot: Path | None) -> Pat
     lines = [
         f"# Sequential editing on the miniature world: {world['preset']} preset, {report['date']}",
         "",
-        "Produced by:",
-        "",
-        "```bash",
-        report["command"],
-        "```",
-        "",
+        *produced_by(report["command"]),
         f"* Machine: {machine['cpu']}, {machine['cores']} cores, {machine['torch_threads']} PyTorch thread(s) per "
         f"method, load average {machine['load_average_before'][0]:.2f} before and "
         f"{machine['load_average_after'][0]:.2f} after (shared machine: timings carry that noise); "

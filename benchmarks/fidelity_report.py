@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from easyedit_plugins.core.files import write_atomically, write_text_atomically
+from results_file import produced_by
 
 SECTIONS = ("BLUE", "LGA", "DMLE", "PAC")
 #: What a section heading looks like (a title that starts with "<section>:" is the heading as it is);
@@ -99,12 +100,7 @@ def write_report(out: Path, name: str, header: dict[str, Any], sections: dict[st
     lines = [
         f"# Fidelity report: each paper's claims on the `{header['preset']}` world, {header['date']}",
         "",
-        "Produced by:",
-        "",
-        "```bash",
-        header["command"],
-        "```",
-        "",
+        *produced_by(header["command"]),
         "The full run (natural world, every section, EasyEdit 2026's own MEMIT and AlphaEdit):",
         "",
         "```bash",

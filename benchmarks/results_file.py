@@ -79,3 +79,8 @@ def write_result(name: str, results: dict[str, Any], summary: str) -> Path:
              f"* Raw measurements: [`{path.name}`]({path.name})", ""]
     write_atomically(path.with_suffix(".md"), lambda stream: stream.write("\n".join(lines)))
     return path
+
+
+def produced_by(command: str) -> list[str]:
+    """The lines every result report opens with: the command that wrote it, ready to copy."""
+    return ["Produced by:", "", "```bash", command, "```", ""]
