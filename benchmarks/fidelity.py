@@ -124,9 +124,18 @@ def report_name(args: argparse.Namespace, today: str) -> str:
     return f"{name}{'-quick' if args.quick else ''}-{today}"
 
 
+def _as_typed(path: Path) -> str:
+    """``path`` relative to the working folder where it lies below it: the commands written into
+    the report are then the ones a reader of another clone can copy."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def section_command(section: Section, args: argparse.Namespace, part: Path) -> list[str]:
     command = [sys.executable, str(args.scripts / section.script), "--preset", args.preset, "--threads",
-               str(args.threads), "--section-json", str(part)]
+               str(args.threads), "--section-json", _as_typed(part)]
     if args.quick:
         command.append("--quick")
     if args.force and section.takes_force:
