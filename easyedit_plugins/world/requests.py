@@ -83,9 +83,21 @@ def fact_requests(world: World, count: int, seed: int = 0, knows: Knows | None =
     if distinct_within is not None:
         if distinct_within < 1:
             raise ValueError(f"distinct_within must be a positive chunk size, got {distinct_within}")
-        if len(candidates) < count:
-            raise ValueError(f"the world has only {len(candidates)} usable facts; asked for {count}")
-        chosen = _in_chunks_of_distinct_subjects(candidates[:count], distinct_within, rng)
+        # A subject can be edited at most once per chunk, so at most once per chunk in all: take
+        # the first facts that respect that (the first ``count`` whenever they already do).
+        per_subject = -(-count // distinct_within)
+        picked: list[Fact] = []
+        taken: dict[str, int] = {}
+        for fact in candidates:
+            if len(picked) == count:
+                break
+            if taken.get(fact.subject, 0) < per_subject:
+                picked.append(fact)
+                taken[fact.subject] = taken.get(fact.subject, 0) + 1
+        if len(picked) < count:
+            raise ValueError(f"the world has only {len(picked)} usable facts that fit chunks of {distinct_within} "
+                             f"with distinct subjects; asked for {count}")
+        chosen = _in_chunks_of_distinct_subjects(picked, distinct_within, rng)
         edited_facts = set(chosen)
         excluded = edited_facts.__contains__
     else:

@@ -437,3 +437,12 @@ def test_trained_test_world_knows_its_facts_and_yields_judgeable_edits():
     assert not any(world.knows([(r["prompt"], r["target_new"]) for r in requests]))
     assert all(world.knows([(r["rephrase_prompt"], r["ground_truth"]) for r in requests]))
     assert world.rule_requests(seed=0), "the test world should know at least one rule in all three forms"
+
+
+def test_one_chunk_as_long_as_the_stream_takes_facts_of_distinct_subjects(world):
+    # The first shuffled facts repeat subjects; a batch of all of them must still be arrangeable.
+    count = len(world.subjects) - 10
+    requests = fact_requests(world, count, seed=0, distinct_within=count)
+    assert len({r["subject"] for r in requests}) == count
+    with pytest.raises(ValueError, match="usable facts that fit chunks"):
+        fact_requests(world, len(world.subjects) + 1, seed=0, distinct_within=len(world.subjects) + 1)
