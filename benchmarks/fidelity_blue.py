@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from fidelity_section import (
-    add_common_options, mean, run_compare, score, table, token_equals_exact, write_section,
+    add_common_options, mean, method_rows, run_compare, score, table, token_equals_exact, write_section,
 )
 from easyedit_plugins.world import load_world_model
 from easyedit_plugins.world.presets import EDIT_LAYERS
@@ -165,16 +165,13 @@ def comparison_claims(runs: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def method_table(report: dict[str, Any]) -> list[str]:
-    rows = []
-    for name in METHODS:
-        part = report["methods"].get(name)
-        if part is None:
-            rows.append([name, "FAILED (see the section's log)", *["–"] * 7])
-            continue
+    def cells(name: str, part: dict[str, Any]) -> list[str]:
         f = part["final"]
-        rows.append([name, part["implementation"], *(score(f.get(m)) for m in METRICS),
-                     *(score(f.get(f"{m}_token")) for m in METRICS), f"{part['seconds']['per_edit_wall']:.3f}",
-                     str(part.get("changed_layers"))])
+        return [name, part["implementation"], *(score(f.get(m)) for m in METRICS),
+                *(score(f.get(f"{m}_token")) for m in METRICS), f"{part['seconds']['per_edit_wall']:.3f}",
+                str(part.get("changed_layers"))]
+
+    rows = method_rows(report, METHODS, cells, width=10)
     return table(["method", "implementation", "efficacy (exact)", "generalisation (exact)", "locality (exact)",
                   "efficacy (token)", "generalisation (token)", "locality (token)", "s/edit", "layers written"], rows)
 

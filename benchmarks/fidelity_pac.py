@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from fidelity_section import (
-    add_common_options, mean, run_compare, score, table, token_equals_exact, write_section,
+    add_common_options, mean, method_rows, run_compare, score, table, token_equals_exact, write_section,
 )
 from results_file import RESULTS_DIR
 from easyedit_plugins.world import load_world_model
@@ -103,16 +103,13 @@ def claims_of(report: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def stream_table(report: dict[str, Any]) -> list[str]:
-    rows = []
-    for name in METHODS:
-        part = report["methods"].get(name)
-        if part is None:
-            rows.append([name, "FAILED (see the section's log)", *["–"] * (len(COLUMNS) + 1)])
-            continue
+    def cells(name: str, part: dict[str, Any]) -> list[str]:
         f = part["final"]
-        rows.append([f"{name}: {LABELS[name]}", part["implementation"],
-                     *(f"{score(f.get(m))} / {score(f.get(m + '_token'))}" for m in COLUMNS),
-                     f"{part['seconds']['per_edit_wall']:.3f}"])
+        return [f"{name}: {LABELS[name]}", part["implementation"],
+                *(f"{score(f.get(m))} / {score(f.get(m + '_token'))}" for m in COLUMNS),
+                f"{part['seconds']['per_edit_wall']:.3f}"]
+
+    rows = method_rows(report, METHODS, cells, width=len(COLUMNS) + 3)
     return table(["method", "implementation", *(f"{h} (exact / token)" for h in HEADERS), "s/edit"], rows)
 
 

@@ -18,7 +18,7 @@ import shlex
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Sequence
 
 from results_file import machine
 from easyedit_plugins.core.files import write_text_atomically
@@ -98,6 +98,18 @@ def score(value: float | None) -> str:
 
 def table(headers: list[str], rows: list[list[str]]) -> list[str]:
     return ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)] + ["| " + " | ".join(r) + " |" for r in rows]
+
+
+def method_rows(report: dict[str, Any], methods: Sequence[str], cells: Callable[[str, dict[str, Any]], list[str]],
+                width: int) -> list[list[str]]:
+    """One table row per method of a bench_compare report: ``cells(name, part)``, or a FAILED row
+    of ``width`` cells for a method whose run left no result (its log says why)."""
+    rows = []
+    for name in methods:
+        part = report["methods"].get(name)
+        rows.append(cells(name, part) if part is not None
+                    else [name, "FAILED (see the section's log)", *["–"] * (width - 2)])
+    return rows
 
 
 def mean(values: list[float | None]) -> float | None:
