@@ -57,7 +57,7 @@ from typing import Any
 import torch
 
 from dmle_fidelity_report import (
-    SCORE_LABELS, choose_setting, claims, delta, loss_statistics, loss_table, method_summary, metrics_table,
+    SCORE_LABELS, choose_setting, claims, delta, loss_statistics, loss_table, method_summary, metrics_table, percent,
 )
 from results_file import RESULTS_DIR, command_line, machine, write_result
 from bench_blue import settings as easyedit_settings
@@ -426,14 +426,14 @@ def markdown(raw: dict[str, Any], command: str) -> str:
         "",
         "#### What the numbers mean",
         "",
-        f"* **Targets.** At the chosen setting {_pct(converged.get('DMLE'))}% of DMLE's and "
-        f"{_pct(converged.get('one_group'))}% of one-group MEMIT's requests ended below the early-stop loss; a "
+        f"* **Targets.** At the chosen setting {percent(converged.get('DMLE'))}% of DMLE's and "
+        f"{percent(converged.get('one_group'))}% of one-group MEMIT's requests ended below the early-stop loss; a "
         "request whose target did not converge was written with a vector that does not make the model say its "
         "answer, so neither method can be better than its targets.",
         f"* **IP ceiling.** The statement fine-tune (FFN weights of every layer, Adam lr {ft['lr']:g}, at most "
         f"{ft['steps']} steps) made the model say the new formula and description at both prompts for "
-        f"{ft['said']} of {ft['of']} rules. Its IP is {_pct(ceiling['judge'].get('IP'))}% (held-out operand pairs "
-        f"{_pct(ceiling['judge'].get('IP_held_out'))}%), and {_pct(ceiling.get('IP_moved'))}% of the Instance "
+        f"{ft['said']} of {ft['of']} rules. Its IP is {percent(ceiling['judge'].get('IP'))}% (held-out operand pairs "
+        f"{percent(ceiling['judge'].get('IP_held_out'))}%), and {percent(ceiling.get('IP_moved'))}% of the Instance "
         "prompts changed their answer at all. IP of any method is only informative up to that ceiling: where a "
         "perfect statement edit moves no instance, instances are recalled, not computed from the rule, and IP is "
         "0 by construction of the world.",
@@ -449,10 +449,6 @@ def markdown(raw: dict[str, Any], command: str) -> str:
         "locality: known facts, greedy whole-answer match.",
     ]
     return "\n".join(lines) + "\n"
-
-
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{100 * value:.1f}"
 
 
 def section(raw: dict[str, Any], command: str) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import Any
 
 from easyedit_plugins.core.files import write_atomically, write_text_atomically
 from easyedit_plugins.plotting import matplotlib_parts
-from results_file import produced_by
+from results_file import markdown_table, produced_by, score
 
 FACT_METRICS = ("efficacy", "generalisation", "locality")
 #: Teacher-forced token accuracy beside each greedy metric (EasyEdit's ``*_acc``), and locality split by relation.
@@ -17,10 +17,6 @@ RULE_METRICS = ("formula", "description", "instance", "generalisation", "instanc
                 "rule_understanding", "locality", "rule_locality")
 RULE_HEADERS = ("formula", "description", "instance", "rephrase", "Instance portability", "Rule Understanding",
                 "fact locality", "rule locality")
-
-
-def _score(value: float | None) -> str:
-    return "–" if value is None else f"{value:.3f}"
 
 
 def _ratio(value: float | None, baseline: float | None) -> str:
@@ -117,10 +113,6 @@ def plot_curves(report: dict[str, Any], path: Path) -> Path | None:
     return write_atomically(path, lambda stream: figure.savefig(stream, format="png", dpi=120), binary=True)
 
 
-def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
-    return ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)] + ["| " + " | ".join(r) + " |" for r in rows]
-
-
 def write_markdown(report: dict[str, Any], path: Path, plot: Path | None) -> Path:
     world, machine, settings = report["world"], report["machine"], report["settings"]
     requests = report["requests"]
@@ -164,11 +156,11 @@ def write_markdown(report: dict[str, Any], path: Path, plot: Path | None) -> Pat
     for row in report["summary"]:
         rows.append([
             display_name(row["method"]) + (" (rules)" if row["kind"] == "rules" else ""), row["implementation"], str(row["edits"]),
-            *(_score(row[m]) for m in FACT_METRICS),
+            *(score(row[m]) for m in FACT_METRICS),
             f"{row['s_per_edit']:.3f}", f"{row['cpu_s_per_edit']:.3f}", _ratio(row["s_per_edit"], _base(report, "s")),
             f"{row['extra_peak_mib']:.1f}", _ratio(row["extra_peak_mib"], _base(report, "m")),
         ])
-    lines += _table(["method", "implementation", "edits", "efficacy (exact match)", "generalisation (exact match)",
+    lines += markdown_table(["method", "implementation", "edits", "efficacy (exact match)", "generalisation (exact match)",
                      "locality (exact match)", "s/edit",
                      "CPU s/edit", "time ×", "extra peak MiB", "memory ×"], rows)
     fact_rows = [row for row in report["summary"] if row["kind"] == "facts" and row.get("efficacy_token") is not None]
@@ -177,11 +169,11 @@ def write_markdown(report: dict[str, Any], path: Path, plot: Path | None) -> Pat
                   "locality: agreement with the unedited model's predicted tokens), locality split into facts of the "
                   f"edited relations {world.get('edited_relations', '?')} and of the others, and the layers whose FFN "
                   "output matrix the edits changed.", ""]
-        lines += _table(["method", "efficacy (token acc.)", "generalisation (token acc.)", "locality (token agreement)",
+        lines += markdown_table(["method", "efficacy (token acc.)", "generalisation (token acc.)", "locality (token agreement)",
                          "locality same relation (exact / token)", "locality other relations (exact / token)",
                          "layers changed"],
-                        [[display_name(row["method"]), *(_score(row[m]) for m in TOKEN_METRICS),
-                          *(f"{_score(row[m])} / {_score(row[m + '_token'])}" for m in SPLIT_LOCALITY),
+                        [[display_name(row["method"]), *(score(row[m]) for m in TOKEN_METRICS),
+                          *(f"{score(row[m])} / {score(row[m + '_token'])}" for m in SPLIT_LOCALITY),
                           str(row["changed_layers"]) if row.get("changed_layers") is not None else "–"]
                          for row in fact_rows])
     lines += [
@@ -199,13 +191,13 @@ def write_markdown(report: dict[str, Any], path: Path, plot: Path | None) -> Pat
             table = []
             for name, part in fact_parts.items():
                 by_count = {p["edits"]: p[metric] for p in part["curve"]}
-                table.append([display_name(name), *(_score(by_count.get(n)) for n in counts)])
-            lines += _table(["method", *map(str, counts)], table) + [""]
+                table.append([display_name(name), *(score(by_count.get(n)) for n in counts)])
+            lines += markdown_table(["method", *map(str, counts)], table) + [""]
     if "DMLE" in report["methods"]:
         lines += ["## DMLE over the sequence (rules)", ""]
-        table = [[str(p["rules"]), str(p["edits"]), *(_score(p.get(m)) for m in RULE_METRICS)]
+        table = [[str(p["rules"]), str(p["edits"]), *(score(p.get(m)) for m in RULE_METRICS)]
                  for p in report["methods"]["DMLE"]["curve"]]
-        lines += _table(["rules", "requests", *RULE_HEADERS], table) + [""]
+        lines += markdown_table(["rules", "requests", *RULE_HEADERS], table) + [""]
         lines += ["Reliability per form and rephrase over every rule edited so far; rule locality: both prompts of "
                   "each rule not edited yet keep the old answer (– once every rule is edited).", ""]
     reused = [row for row in report["summary"] if row["reused"]]

@@ -117,7 +117,8 @@ def choose_setting(candidates: Mapping[str, Mapping[str, Any]]) -> str:
     return min(candidates, key=rank)
 
 
-def _pct(value: float | None) -> str:
+def percent(value: float | None) -> str:
+    """A rate as a percentage with one decimal, ``n/a`` where nothing was measured."""
     return "n/a" if value is None else f"{100 * value:.1f}"
 
 
@@ -134,13 +135,13 @@ def metrics_table(methods: Mapping[str, Mapping[str, Any]], labels: Mapping[str,
         label = METRICS[metric][0] if metric in METRICS else "fact locality (known facts keep their answer)"
         cells = []
         for name in names:
-            cells += [_pct(methods[name]["judge"].get(metric)), _pct(methods[name]["token_acc"].get(metric))]
+            cells += [percent(methods[name]["judge"].get(metric)), percent(methods[name]["token_acc"].get(metric))]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     moved = [name for name in names if "IP_moved" in methods[name]]
     if moved:
         cells = []
         for name in names:
-            cells += [_pct(methods[name].get("IP_moved")), ""]
+            cells += [percent(methods[name].get("IP_moved")), ""]
         lines.append("| Instance prompts whose answer moved at all | " + " | ".join(cells) + " |")
     return lines
 
@@ -154,7 +155,7 @@ def loss_table(candidates: Mapping[str, Mapping[str, Any]], chosen: str) -> list
         for method, stats in candidate["loss"].items():
             for stage, values in stats["stages"].items():
                 lines.append(f"| {mark} | {method} | {stage} | {values['requests']} | {_loss(values['mean'])} | "
-                             f"{_loss(values['max'])} | {_pct(values['converged'])}% |")
+                             f"{_loss(values['max'])} | {percent(values['converged'])}% |")
     return lines
 
 
@@ -184,9 +185,9 @@ def claims(dmle: Mapping[str, Any], baseline: Mapping[str, Any], ceiling: Mappin
         "claim": "DMLE improves Instance Portability over the strongest baseline",
         "paper": "+13.91 pp IP (mean over 4 7-8B models)",
         "measured": (f"DMLE minus one-group MEMIT: {_signed(ip_delta)} pp IP "
-                     f"(DMLE {_pct(dmle['judge'].get('IP'))}%, one group {_pct(baseline['judge'].get('IP'))}%; "
-                     f"ceiling of a perfect statement edit {_pct(ceiling_ip)}%, instances moved "
-                     f"{_pct(ceiling.get('IP_moved'))}%){nothing}"),
+                     f"(DMLE {percent(dmle['judge'].get('IP'))}%, one group {percent(baseline['judge'].get('IP'))}%; "
+                     f"ceiling of a perfect statement edit {percent(ceiling_ip)}%, instances moved "
+                     f"{percent(ceiling.get('IP_moved'))}%){nothing}"),
         "metric": metric,
         "holds": (ip_delta > 0) if ip_measurable and ip_delta is not None else None,
     }, {

@@ -28,8 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from fidelity_section import (
-    add_common_options, mean, method_rows, run_compare, score, table, token_equals_exact, write_section,
+    add_common_options, mean, method_rows, run_compare, token_equals_exact, write_section,
 )
+from results_file import markdown_table, score
 from easyedit_plugins.world import load_world_model
 from easyedit_plugins.world.presets import EDIT_LAYERS
 from easyedit_plugins.world.requests import editable_fact_count
@@ -172,7 +173,7 @@ def method_table(report: dict[str, Any]) -> list[str]:
                 str(part.get("changed_layers"))]
 
     rows = method_rows(report, METHODS, cells, width=10)
-    return table(["method", "implementation", "efficacy (exact)", "generalisation (exact)", "locality (exact)",
+    return markdown_table(["method", "implementation", "efficacy (exact)", "generalisation (exact)", "locality (exact)",
                   "efficacy (token)", "generalisation (token)", "locality (token)", "s/edit", "layers written"], rows)
 
 
@@ -186,7 +187,7 @@ def curve_table(report: dict[str, Any], metric: str) -> list[str]:
         by_count = {p["edits"]: p for p in part["curve"]}
         rows.append([name, *(f"{score(by_count[n].get(metric))} / {score(by_count[n].get(metric + '_token'))}"
                              if n in by_count else "–" for n in counts)])
-    return table(["method", *(f"{n} edits" for n in counts)], rows)
+    return markdown_table(["method", *(f"{n} edits" for n in counts)], rows)
 
 
 def section_markdown(args: argparse.Namespace, runs: dict[int, dict[str, Any]], layers: list[int], edits: int,
@@ -204,7 +205,7 @@ def section_markdown(args: argparse.Namespace, runs: dict[int, dict[str, Any]], 
         lines += [f"The world can edit {editable} facts: the stream is capped at {edits} of the {args.edits} asked.", ""]
     lines += ["Paper (Llama3-8B, CounterFact, 2000 edits in batches of 100; efficacy / generalisation / specificity, "
               "percent):", ""]
-    lines += table(["method", "efficacy", "generalisation", "specificity"],
+    lines += markdown_table(["method", "efficacy", "generalisation", "specificity"],
                    [[name, *(f"{v:.2f}" for v in PAPER[name])] for name in METHODS])
     lines += ["", f"Paper: {PAPER_AVERAGE_GAIN}. The regime here differs (a miniature world model on a "
               "CPU, greedy exact match of one-token answers): only the direction is compared.", ""]

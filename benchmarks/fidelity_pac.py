@@ -32,9 +32,9 @@ from pathlib import Path
 from typing import Any
 
 from fidelity_section import (
-    add_common_options, mean, method_rows, run_compare, score, table, token_equals_exact, write_section,
+    add_common_options, mean, method_rows, run_compare, token_equals_exact, write_section,
 )
-from results_file import RESULTS_DIR
+from results_file import RESULTS_DIR, markdown_table, score
 from easyedit_plugins.world import load_world_model
 from easyedit_plugins.world.requests import editable_fact_count
 
@@ -110,7 +110,7 @@ def stream_table(report: dict[str, Any]) -> list[str]:
                 f"{part['seconds']['per_edit_wall']:.3f}"]
 
     rows = method_rows(report, METHODS, cells, width=len(COLUMNS) + 3)
-    return table(["method", "implementation", *(f"{h} (exact / token)" for h in HEADERS), "s/edit"], rows)
+    return markdown_table(["method", "implementation", *(f"{h} (exact / token)" for h in HEADERS), "s/edit"], rows)
 
 
 def curve_table(report: dict[str, Any], metric: str) -> list[str]:
@@ -122,7 +122,7 @@ def curve_table(report: dict[str, Any], metric: str) -> list[str]:
             by_count = {p["edits"]: p for p in part["curve"]}
             rows.append([name, *(f"{score(by_count[n].get(metric))} / {score(by_count[n].get(metric + '_token'))}"
                                  if n in by_count else "–" for n in counts)])
-    return table(["method", *(f"{n} edits" for n in counts)], rows)
+    return markdown_table(["method", *(f"{n} edits" for n in counts)], rows)
 
 
 # --- the beyond-the-paper options, from bench_pac_regimes.py's results ---------------------------------
@@ -194,7 +194,7 @@ def options_markdown(files: list[Path]) -> tuple[list[str], dict[str, Any]]:
                            if at else "–",
                            *(f"{score(best['efficacy'])} ({best['settings'].removeprefix('budget ')})" if best else
                              "none" for best in entry["best"].values())])
-    lines += table(["configuration", "regime", "at budget 0.18", *(f"best efficacy, L = {level}"
+    lines += markdown_table(["configuration", "regime", "at budget 0.18", *(f"best efficacy, L = {level}"
                                                                     for level in FRONT_LOCALITY)], table_rows)
     leaders, without_memit = front_leaders(summary), front_leaders(summary, without="MEMIT")
     lines += ["", "Highest efficacy at each locality level: " + "; ".join(

@@ -92,14 +92,6 @@ def run_compare(arguments: list[str], out: Path, force: bool) -> dict[str, Any]:
     return report
 
 
-def score(value: float | None) -> str:
-    return "–" if value is None else f"{value:.3f}"
-
-
-def table(headers: list[str], rows: list[list[str]]) -> list[str]:
-    return ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)] + ["| " + " | ".join(r) + " |" for r in rows]
-
-
 def method_rows(report: dict[str, Any], methods: Sequence[str], cells: Callable[[str, dict[str, Any]], list[str]],
                 width: int) -> list[list[str]]:
     """One table row per method of a bench_compare report: ``cells(name, part)``, or a FAILED row

@@ -84,3 +84,13 @@ def write_result(name: str, results: dict[str, Any], summary: str) -> Path:
 def produced_by(command: str) -> list[str]:
     """The lines every result report opens with: the command that wrote it, ready to copy."""
     return ["Produced by:", "", "```bash", command, "```", ""]
+
+
+def score(value: float | None) -> str:
+    """A metric in a report table: three decimals, a dash where nothing was measured."""
+    return "–" if value is None else f"{value:.3f}"
+
+
+def markdown_table(headers: list[str], rows: list[list[str]]) -> list[str]:
+    """The lines of a Markdown table."""
+    return ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)] + ["| " + " | ".join(r) + " |" for r in rows]
