@@ -240,11 +240,15 @@ def two_word_names(forge: NameForge, rng: random.Random, count: int, pool: int) 
     """``count`` distinct names "Given Family", both words drawn from ONE pool of ``pool`` words.
 
     Every word is shared by several people, in either place ("Tomas Lerin" and "Lerin Tomas"
-    may both live in the world), so a person is known only by the ORDERED pair of words. The
-    model must combine the two words at the name's last token (a previous-token attention and
-    an MLP), the way real models resolve multi-token names; with one invented word per subject
-    the final token could read the subject's token embeddings as a bag with layer-0 attention
-    and trace flat.
+    may both live in the world), so a person is known only by the ORDERED pair of words, as
+    real people are known by multi-token names. The hope was that the model would then combine
+    the two words at the name's last token, the way real models resolve such names, instead of
+    reading one invented word's embeddings from the final token. Measured, it does not: causal
+    tracing at the subject's last token stays flat, and the final token resolves the order
+    itself (``benchmarks/results/world-natural-design-2026-11-26.md``). The names are kept
+    because they are more realistic and the preset's held-out pairs did not get worse with them
+    (GPT-2 81.2% against 80.3%, Llama 87.1% against 78.3% with one-word names, though the
+    preset's size and schedule changed too; see the CHANGELOG).
     """
     words = forge.words(pool, (1, 2), capital=True)
     pairs = [(given, family) for given in words for family in words if given != family]
