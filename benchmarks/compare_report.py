@@ -194,12 +194,7 @@ def write_markdown(report: dict[str, Any], path: Path, plot: Path | None) -> Pat
                 table.append([display_name(name), *(score(by_count.get(n)) for n in counts)])
             lines += markdown_table(["method", *map(str, counts)], table) + [""]
     if "DMLE" in report["methods"]:
-        lines += ["## DMLE over the sequence (rules)", ""]
-        table = [[str(p["rules"]), str(p["edits"]), *(score(p.get(m)) for m in RULE_METRICS)]
-                 for p in report["methods"]["DMLE"]["curve"]]
-        lines += markdown_table(["rules", "requests", *RULE_HEADERS], table) + [""]
-        lines += ["Reliability per form and rephrase over every rule edited so far; rule locality: both prompts of "
-                  "each rule not edited yet keep the old answer (– once every rule is edited).", ""]
+        lines += dmle_sequence_lines(report["methods"]["DMLE"])
     reused = [row for row in report["summary"] if row["reused"]]
     if reused:
         lines += ["Reused from an earlier run with the same settings: " + ", ".join(
@@ -210,6 +205,25 @@ def write_markdown(report: dict[str, Any], path: Path, plot: Path | None) -> Pat
     if plot is not None:
         lines += [f"![efficacy, generalisation and locality over the sequence]({plot.name})", ""]
     return write_text_atomically(path, "\n".join(lines))
+
+
+def dmle_sequence_lines(part: dict[str, Any]) -> list[str]:
+    """DMLE's curve twice, greedy exact match and teacher-forced token accuracy, each below its pre-edit row."""
+    lines = ["## DMLE over the sequence (rules)", ""]
+    before = part.get("pre_edit")  # absent in parts written before pre-edit values were recorded
+    for title, suffix, metrics, headers in (
+            ("greedy exact match of the whole answer (headline)", "", RULE_METRICS, RULE_HEADERS),
+            ("teacher-forced token accuracy (the authors' EasyEdit number)", "_token",
+             RULE_METRICS[:-2], RULE_HEADERS[:-2])):
+        table = [["before any edit", "0", *(score(before.get(m + suffix)) for m in metrics)]] if before else []
+        table += [[str(p["rules"]), str(p["edits"]), *(score(p.get(m + suffix)) for m in metrics)]
+                  for p in part["curve"]]
+        lines += [f"**{title}**", ""] + markdown_table(["rules", "requests", *headers], table) + [""]
+    lines += ["Reliability per form and rephrase over every rule edited so far; \"before any edit\" scores the "
+              "unedited model on the new targets of every rule request, so it shows how much of each number "
+              "was there without an edit. Rule locality: both prompts of each rule not edited yet keep the old "
+              "answer (– once every rule is edited).", ""]
+    return lines
 
 
 def _base(report: dict[str, Any], what: str) -> float | None:
