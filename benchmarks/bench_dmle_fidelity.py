@@ -30,9 +30,12 @@ and fact locality (known facts; greedy whole-answer match).
 
 Target convergence: MEMIT's target vector ``z`` is optimised per request; its final loss is
 recorded per request and stage. The candidate settings (``--candidates``: context templates
-``sampled`` from the model or ``bare`` ``"{}"``, and the number of target steps) are all run,
-and the headline uses the one whose targets converge best (share of requests below the
-early-stop loss, then mean loss, then fewer steps): chosen by loss, never by score.
+``sampled`` from the model or ``bare`` ``"{}"``, the number of target steps, and ``:free`` to
+switch the optimisation's norm clamp, KL and decay off) are all run, and the headline uses the
+one whose targets converge best (share of requests below the early-stop loss, then mean loss,
+then fewer steps, then the engine's own constraints): chosen by loss, never by score. Why the
+rest do not converge is measured token by token by ``bench_target_convergence.py``; when its
+results file for the same world model exists, the report says in two sentences what it found.
 
 Output: ``benchmarks/results/dmle-fidelity-<preset>-<date>.{md,json}`` (``-quick`` added for
 ``--quick``), and with ``--section-json PATH`` the fidelity report's DMLE section
@@ -57,7 +60,8 @@ from typing import Any
 import torch
 
 from dmle_fidelity_report import (
-    SCORE_LABELS, choose_setting, claims, delta, loss_statistics, loss_table, method_summary, metrics_table, percent,
+    FREE_CONSTRAINTS, choose_setting, claims, delta, loss_statistics, loss_table, method_summary,
+    metrics_table, parse_candidate, percent, token_finding,
 )
 from results_file import RESULTS_DIR, command_line, machine, write_result
 from bench_blue import settings as easyedit_settings
@@ -68,13 +72,13 @@ from easyedit_plugins.evaluation import evaluate_requests, token_accuracy
 from easyedit_plugins.methods.dmle import DMLEHyperParams, dmle_edit
 from easyedit_plugins.world import WorldModel, load_world_model, world_statistics_corpus
 from easyedit_plugins.world.cache import cache_root
-from easyedit_plugins.world.presets import RULE_STAGES, preset_named
+from easyedit_plugins.world.presets import RULE_STAGES
 from easyedit_plugins.world.requests import rule_requests
 
 logger = logging.getLogger("bench_dmle_fidelity")
 
 FORMS = ["formula", "description", "instance"]
-DEFAULT_CANDIDATES = ["sampled:25", "sampled:100", "sampled:300", "bare:25", "bare:100", "bare:300"]
+DEFAULT_CANDIDATES = ["sampled:25", "sampled:100", "sampled:300", "bare:25", "bare:100", "bare:300", "bare:300:free"]
 QUICK_CANDIDATES = ["sampled:25", "bare:100"]
 METHOD_LABELS = {"unedited": "unedited", "DMLE": "DMLE", "one_group": "one-group MEMIT",
                  "statement_ft": "statement fine-tune (IP ceiling)"}
@@ -89,7 +93,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0, help="world seed, also the requests' and templates' seed")
     parser.add_argument("--rules", type=int, default=None, help="edit only the first N usable rules (default: all)")
     parser.add_argument("--candidates", nargs="+", default=None,
-                        help="target settings tried, TEMPLATES:STEPS with TEMPLATES sampled or bare "
+                        help="target settings tried, TEMPLATES:STEPS[:free] with TEMPLATES sampled or bare; "
+                             ":free switches the norm clamp, KL and decay of the target optimisation off "
                              f"(default {' '.join(DEFAULT_CANDIDATES)}; --quick: {' '.join(QUICK_CANDIDATES)})")
     parser.add_argument("--mom2-update-weight", type=float, default=100.0, help="MEMIT's lambda (the demo's)")
     parser.add_argument("--locality", type=int, default=60, help="known facts whose answers must not change")
@@ -108,9 +113,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.locality = min(args.locality, 20)
     args.candidates = args.candidates or (QUICK_CANDIDATES if args.quick else DEFAULT_CANDIDATES)
     for candidate in args.candidates:
-        templates, _, steps = candidate.partition(":")
-        if templates not in ("sampled", "bare") or not steps.isdigit() or int(steps) < 1:
-            parser.error(f"--candidates: {candidate!r} is not TEMPLATES:STEPS with TEMPLATES sampled or bare")
+        try:
+            parse_candidate(candidate)
+        except ValueError as error:
+            parser.error(f"--candidates: {error}")
     return args
 
 
@@ -252,6 +258,15 @@ def statement_finetune(world: WorldModel, requests: list[dict[str, Any]], max_st
     return {"steps": step, "says_statements": said}
 
 
+def token_analysis(preset: str, model_path: str) -> dict[str, Any] | None:
+    """The newest ``bench_target_convergence.py`` result for this world model, summarised."""
+    for path in sorted(RESULTS_DIR.glob(f"target-convergence-{preset}-*.json"), reverse=True):
+        raw = json.loads(path.read_text(encoding="utf-8"))["results"]["raw"]
+        if raw["model_path"] == model_path:
+            return {"file": f"benchmarks/results/{path.with_suffix('.md').name}", "finding": token_finding(raw)}
+    return None
+
+
 # --- the run ------------------------------------------------------------------------------------
 
 class Parts:
@@ -319,10 +334,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     unedited = {rule: measured(("unedited",), rule, None) for rule in rules}
     candidates: dict[str, Any] = {}
     for candidate in args.candidates:
-        kind, _, steps = candidate.partition(":")
-        templates = sampled if kind == "sampled" else ["{}"]
-        common = common_settings(world, args, work, int(steps), templates)
-        candidate_record: dict[str, Any] = {"templates": kind, "steps": int(steps), "context_templates": templates,
+        setting = parse_candidate(candidate)
+        templates = sampled if setting.templates == "sampled" else ["{}"]
+        common = common_settings(world, args, work, setting.steps, templates)
+        if setting.free:
+            common.update(FREE_CONSTRAINTS)
+        candidate_record: dict[str, Any] = {"templates": setting.templates, "steps": setting.steps,
+                                            "free": setting.free, "context_templates": templates,
                                             "methods": {}, "loss": {}}
         for method, stages in plans.items():
             hparams = DMLEHyperParams(stages=stages, **common)
@@ -354,6 +372,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "ft": {"steps": args.ft_steps, "lr": args.ft_lr,
                "said": sum(r["says_statements"] for r in ceiling.values()), "of": len(ceiling)},
         "mom2_update_weight": args.mom2_update_weight, "early_stop_loss": EARLY_STOP,
+        "free_constraints": FREE_CONSTRAINTS, "token_analysis": token_analysis(args.preset, world.path.name),
         "seconds": round(time.perf_counter() - started, 1), "threads": args.threads,
     }
 
@@ -376,7 +395,8 @@ def markdown(raw: dict[str, Any], command: str) -> str:
         f"(its formula, description and instance cases in one call, weights restored after it), as the authors do.",
         f"DMLE: {stages}. One-group MEMIT: the same engine and settings, one stage with all three forms on layers "
         f"{union}. MEMIT's lambda {raw['mom2_update_weight']:g}; target settings chosen by convergence: "
-        f"**{raw['chosen']}** ({chosen['templates']} context templates, {chosen['steps']} target steps).",
+        f"**{raw['chosen']}** ({chosen['templates']} context templates, {chosen['steps']} target steps"
+        + (", norm clamp, KL and decay off" if chosen.get("free") else "") + ").",
         "",
         "Every metric twice: **judges** = greedy generation (budget 3x the target's tokens), its first sentence "
         "judged by the package's offline judges (numbers by value, formulas algebraically, sentences exactly); "
@@ -403,8 +423,11 @@ def markdown(raw: dict[str, Any], command: str) -> str:
         "",
         "Final loss of MEMIT's target optimisation per request (NLL of the target tokens averaged over them and the "
         f"context templates, plus the KL and decay terms); a request converged when its loss fell below the "
-        f"early-stop threshold {raw['early_stop_loss']:g}. The chosen setting is the one with the most converged "
-        "requests (then the lowest mean loss, then the fewest steps); scores played no part.",
+        f"early-stop threshold {raw['early_stop_loss']:g}. A setting ending in `:free` switches the norm clamp, the "
+        "KL term and the decay off (" + ", ".join(f"{k} {v:g}" for k, v in raw["free_constraints"].items())
+        + "): its loss is the NLL alone. The chosen setting is the one with the most converged "
+        "requests (then the lowest mean loss, then the fewest steps, then the engine's constraints); scores played "
+        "no part.",
         "",
         *loss_table(raw["candidates"], raw["chosen"]),
         "",
@@ -429,7 +452,9 @@ def markdown(raw: dict[str, Any], command: str) -> str:
         f"* **Targets.** At the chosen setting {percent(converged.get('DMLE'))}% of DMLE's and "
         f"{percent(converged.get('one_group'))}% of one-group MEMIT's requests ended below the early-stop loss; a "
         "request whose target did not converge was written with a vector that does not make the model say its "
-        "answer, so neither method can be better than its targets.",
+        "answer, so neither method can be better than its targets."
+        + (f" {raw['token_analysis']['finding']} (`{raw['token_analysis']['file']}`, "
+           "`benchmarks/bench_target_convergence.py`.)" if raw.get("token_analysis") else ""),
         f"* **IP ceiling.** The statement fine-tune (FFN weights of every layer, Adam lr {ft['lr']:g}, at most "
         f"{ft['steps']} steps) made the model say the new formula and description at both prompts for "
         f"{ft['said']} of {ft['of']} rules. Its IP is {percent(ceiling['judge'].get('IP'))}% (held-out operand pairs "

@@ -11,8 +11,9 @@ losses. This module turns those records into the section's tables:
   (EasyEdit's number);
 * ``IP_moved``: the share of Instance prompts whose greedy answer differs from the unedited
   model's, whether or not it is the new rule's: did the edit reach instances at all;
-* the target-loss table of the candidate settings and the choice among them, by convergence
-  only (never by a score).
+* the target-loss table of the candidate settings (:func:`parse_candidate`) and the choice
+  among them, by convergence only (never by a score);
+* one or two sentences on what ``bench_target_convergence.py`` found token by token.
 
 An item is a dict with ``form`` (the case: formula, description, instance), ``metric``
 (rewrite, rephrase, Instance, Rule, neighborhood), ``index``, ``answer`` (the judged span of
@@ -23,6 +24,8 @@ held-out operand pair) and ``repeats`` (Rule prompts: another case's edit prompt
 from __future__ import annotations
 
 import math
+import re
+from dataclasses import dataclass
 from statistics import fmean
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -99,18 +102,45 @@ def loss_statistics(losses: Mapping[str, Mapping[str, Sequence[float]]], early_s
     return {"stages": {stage: stats(values) for stage, values in stages.items()}, "all": stats(every)}
 
 
+#: The target optimisation with its constraints switched off (a candidate's ``:free``): no norm
+#: clamp (a factor no target reaches; the hparams checks refuse infinity), no KL term, no decay.
+FREE_CONSTRAINTS: dict[str, float] = {"clamp_norm_factor": 1e6, "kl_factor": 0.0, "v_weight_decay": 0.0}
+_CANDIDATE = re.compile(r"(sampled|bare):([0-9]+)(:free)?")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A target setting tried: context templates, number of steps, constraints on or off."""
+
+    templates: str  # "sampled" (from the model) or "bare" ("{}")
+    steps: int
+    free: bool  # clamp, KL and decay off (FREE_CONSTRAINTS)
+
+
+def parse_candidate(text: str) -> Candidate:
+    """``TEMPLATES:STEPS[:free]``, e.g. ``bare:300`` or ``bare:300:free``; anything else is refused
+    with a message naming the candidate."""
+    match = _CANDIDATE.fullmatch(text)
+    if match is None or int(match.group(2)) < 1:
+        raise ValueError(f"candidate {text!r} is not TEMPLATES:STEPS[:free] (TEMPLATES sampled or bare, STEPS a "
+                         "whole number of at least 1, ':free' to switch clamp, KL and decay off)")
+    return Candidate(match.group(1), int(match.group(2)), match.group(3) is not None)
+
+
 def choose_setting(candidates: Mapping[str, Mapping[str, Any]]) -> str:
     """The candidate whose targets converge best: the highest share of requests below the
-    early-stop loss, then the lowest mean final loss, then the fewest steps (cheapest).
+    early-stop loss, then the lowest mean final loss, then the fewest steps (cheapest), then the
+    engine's own constraints before ``free`` (the library's setting where nothing else decides).
 
-    ``candidates`` maps a setting key to ``{"steps": int, "loss": {method: loss_statistics}}``;
-    every method's losses count. Scores are deliberately not an input.
+    ``candidates`` maps a setting key to ``{"steps": int, "free": bool (default False), "loss":
+    {method: loss_statistics}}``; every method's losses count. Scores are deliberately not an input.
     """
-    def rank(key: str) -> tuple[float, float, int]:
+    def rank(key: str) -> tuple[float, float, int, bool]:
         methods = candidates[key]["loss"].values()
         converged = _mean(m["all"]["converged"] for m in methods) or 0.0
         mean = _mean(m["all"]["mean"] for m in methods)
-        return (-converged, math.inf if mean is None else mean, int(candidates[key]["steps"]))
+        return (-converged, math.inf if mean is None else mean, int(candidates[key]["steps"]),
+                bool(candidates[key].get("free", False)))
 
     if not candidates:
         raise ValueError("no candidate settings to choose from")
@@ -203,3 +233,50 @@ def claims(dmle: Mapping[str, Any], baseline: Mapping[str, Any], ceiling: Mappin
 
 def _signed(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:+.1f}"
+
+
+
+def token_finding(convergence: Mapping[str, Any]) -> str:
+    """What ``bench_target_convergence.py``'s per-token analysis found, in one or two sentences.
+
+    ``convergence`` is that benchmark's raw record: ``settings`` maps a setting key to
+    ``{"constraints", "layer", "summary"}`` (summary fields as its ``summarise`` writes them).
+    Only the settings with the constraints off count: they are the most a target can do.
+    """
+    free = {key: s for key, s in convergence["settings"].items() if s["constraints"] == "free"}
+    if not free:
+        raise ValueError("the target-convergence record has no setting with the constraints off")
+    best_key = max(free, key=lambda k: (free[k]["summary"]["converged"], -free[k]["summary"]["mean_loss"]))
+    best = free[best_key]["summary"]
+    layers = sorted(s["layer"] for s in free.values())
+    unseen_total = best["with_unseen_token"]
+    unseen_best = max(s["summary"]["with_unseen_token_converged"] for s in free.values())
+    seen_total = best["requests"] - unseen_total
+    seen_converged = best["without_unseen_token_converged"]
+    in_changed = best["worst_token_where"]["changed"]
+    tokens = sorted({t for s in free.values() for t in s["summary"].get("unseen_tokens", [])})
+    unseen_p = max((s["summary"]["unseen_max_p"] for s in free.values()
+                    if s["summary"].get("unseen_max_p") is not None), default=None)
+    probability = "" if unseen_p is None else f" (such a token's probability stays at most {unseen_p:.2f})"
+    unseen_converged = "none converges" if unseen_best == 0 else f"at most {unseen_best} converge"
+    verdict = (" The plateau is what the world model learned to say, not the optimisation's constraints or layer."
+               if unseen_total and unseen_best == 0 and seen_converged > 0 else "")
+    headline = (f"{best['converged']} of {best['requests']} formula/description targets converge at the best layer "
+                f"for the vector (layer {free[best_key]['layer']} of {layers[0]}-{layers[-1]}; mean final loss "
+                f"{best['mean_loss']:.3f})")
+    unmoved = ""
+    if best.get("wrong_tokens"):
+        unmoved = (f" There, {best['wrong_as_unedited']} of the {best['wrong_tokens']} answer tokens the model still "
+                   "gets wrong are what the unedited model predicts at that point.")
+    if not unseen_total:
+        return (f"Token by token, with clamp, KL and decay off, {headline}; every new answer uses only tokens the "
+                f"trained rules' answers of its form contain, and {in_changed} of the {best['unconverged']} others "
+                "have their highest-NLL token where the new answer differs from the old one." + unmoved)
+    return (
+        f"Token by token, with clamp, KL and decay off: of the {unseen_total} formula/description requests whose new "
+        f"answer holds a token that no trained rule's answer of that form contains "
+        f"({', '.join(f'`{t}`' for t in tokens)}), {unseen_converged} with the vector at any of layers "
+        f"{layers[0]}-{layers[-1]}{probability}, while {seen_converged} of the other {seen_total} converge at the "
+        f"best layer (layer {free[best_key]['layer']}; {best['converged']} of {best['requests']} in all, mean final "
+        f"loss {best['mean_loss']:.3f})." + verdict
+    )

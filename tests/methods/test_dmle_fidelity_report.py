@@ -3,6 +3,8 @@ settings by convergence, the claims and the section's assembly, all from synthet
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import sys
 from pathlib import Path
 
@@ -82,6 +84,100 @@ def test_targets_are_chosen_by_convergence_then_loss_then_fewer_steps():
         report.choose_setting({})
 
 
+def test_a_free_candidate_wins_only_by_convergence_and_loses_ties_to_the_engine_constraints():
+    def candidate(steps, losses, free=False):
+        return {"steps": steps, "free": free, "loss": {"DMLE": report.loss_statistics({"0": {"f_d": losses}}, 0.05)}}
+
+    candidates = {"bare:300": candidate(300, [0.04, 0.9]), "bare:300:free": candidate(300, [0.04, 0.01], True)}
+    assert report.choose_setting(candidates) == "bare:300:free"  # more requests converged
+    candidates["bare:300:free"] = candidate(300, [0.04, 0.9], True)
+    assert report.choose_setting(candidates) == "bare:300"  # equal in everything: the engine's own constraints
+    candidates["bare:300:free"] = candidate(300, [0.04, 0.8], True)
+    assert report.choose_setting(candidates) == "bare:300:free"  # same convergence, lower mean loss
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("bare:300", report.Candidate("bare", 300, False)),
+    ("sampled:25", report.Candidate("sampled", 25, False)),
+    ("bare:300:free", report.Candidate("bare", 300, True)),
+    ("sampled:1:free", report.Candidate("sampled", 1, True)),
+])
+def test_candidates_parse_templates_steps_and_free(text, expected):
+    assert report.parse_candidate(text) == expected
+
+
+@pytest.mark.parametrize("text", ["random:10", "bare", "bare:", "bare:0", "bare:0:free", "bare:-3", "bare:3x",
+                                  "bare:\u00b2", "bare:300:fre", "bare:300:free:", "bare:300:free:free",
+                                  "bare:300:FREE", ":300", "bare: 300", "bare:300 "])
+def test_malformed_candidates_are_refused_with_their_name(text):
+    with pytest.raises(ValueError, match=re.escape(repr(text))):
+        report.parse_candidate(text)
+
+
+def test_cli_refuses_a_bad_candidate_naming_it(capsys):
+    with pytest.raises(SystemExit):
+        bench_dmle_fidelity.parse_args(["--candidates", "bare:300", "bare:300:fre"])
+    assert "'bare:300:fre'" in capsys.readouterr().err
+    args = bench_dmle_fidelity.parse_args(["--candidates", "bare:300:free"])
+    assert args.candidates == ["bare:300:free"]
+
+
+def test_the_default_candidates_include_a_free_one_and_the_quick_ones_do_not():
+    defaults = [report.parse_candidate(c) for c in bench_dmle_fidelity.DEFAULT_CANDIDATES]
+    quick = [report.parse_candidate(c) for c in bench_dmle_fidelity.QUICK_CANDIDATES]
+    assert any(c.free for c in defaults) and not any(c.free for c in quick)
+
+
+def test_free_constraints_are_real_hparams_that_switch_clamp_kl_and_decay_off():
+    from easyedit_plugins.hparams_checks import range_problem
+    from easyedit_plugins.methods.dmle import DMLEHyperParams
+
+    fields = {f.name: f.default for f in dataclasses.fields(DMLEHyperParams)}
+    assert set(report.FREE_CONSTRAINTS) == {"clamp_norm_factor", "kl_factor", "v_weight_decay"}
+    for name, value in report.FREE_CONSTRAINTS.items():
+        assert name in fields and range_problem(name, value) is None
+    assert report.FREE_CONSTRAINTS["kl_factor"] == 0 and report.FREE_CONSTRAINTS["v_weight_decay"] == 0
+    # the clamp must be far above the default's 4 |h| (the optimised vectors measured up to ~2 |h|)
+    assert report.FREE_CONSTRAINTS["clamp_norm_factor"] >= 1000 * fields["clamp_norm_factor"]
+
+
+def _convergence_setting(constraints, layer, converged, with_unseen, unseen_converged, without_converged,
+                         mean=0.7, unseen_p=0.05, wrong=(0, 0)):
+    return {"constraints": constraints, "layer": layer, "summary": {
+        "requests": 12, "converged": converged, "mean_loss": mean, "unconverged": 12 - converged,
+        "with_unseen_token": with_unseen, "with_unseen_token_converged": unseen_converged,
+        "without_unseen_token_converged": without_converged, "unseen_tokens": ["4", "5"], "unseen_max_p": unseen_p,
+        "worst_token_where": {"shared prefix": 0, "changed": 12 - converged, "shared suffix": 0},
+        "wrong_as_unedited": wrong[0], "wrong_tokens": wrong[1]}}
+
+
+def test_token_finding_reports_the_best_free_layer_and_the_unseen_tokens():
+    raw = {"settings": {
+        "constrained @ layer 1": _convergence_setting("constrained", 1, 9, 6, 5, 4),  # ignored: not free
+        "free @ layer 0": _convergence_setting("free", 0, 5, 6, 0, 5, mean=0.65, unseen_p=0.10),
+        "free @ layer 1": _convergence_setting("free", 1, 5, 6, 0, 5, mean=0.70),
+        "free @ layer 3": _convergence_setting("free", 3, 1, 6, 0, 1, mean=1.7),
+    }}
+    text = report.token_finding(raw)
+    assert "of the 6 formula/description requests" in text and "(`4`, `5`), none converges" in text
+    assert "layers 0-3" in text and "at most 0.10" in text
+    assert "5 of the other 6 converge at the best layer (layer 0; 5 of 12 in all, mean final loss 0.650)" in text
+    assert "not the optimisation" in text
+    # Where an unseen-token request does converge, the verdict is not drawn.
+    raw["settings"]["free @ layer 1"] = _convergence_setting("free", 1, 6, 6, 1, 5, mean=0.5)
+    text = report.token_finding(raw)
+    assert "at most 1 converge" in text and "(layer 1; 6 of 12" in text and "not the optimisation" not in text
+    # A world whose new answers use only known tokens: no unseen-token sentence, no verdict.
+    raw = {"settings": {"free @ layer 1": _convergence_setting("free", 1, 3, 0, 0, 3, mean=0.81, wrong=(7, 9)),
+                        "free @ layer 2": _convergence_setting("free", 2, 0, 0, 0, 0, mean=1.2)}}
+    text = report.token_finding(raw)
+    assert "3 of 12 formula/description targets converge at the best layer for the vector (layer 1 of 1-2" in text
+    assert "only tokens the trained rules' answers of its form contain" in text and "none converges" not in text
+    assert "9 of the 9 others" in text and "7 of the 9 answer tokens the model still gets wrong" in text
+    with pytest.raises(ValueError):
+        report.token_finding({"settings": {"constrained @ layer 1": _convergence_setting("constrained", 1, 9, 6, 5, 4)}})
+
+
 def _summary(ip, ru, ru_clean=None, moved=None, formula=0.5):
     judged = {"IP": ip, "RU": ru, "RU_excl_duplicates": ru_clean, "formula": formula}
     summary = {"judge": judged, "token_acc": dict(judged)}
@@ -117,6 +213,9 @@ def test_section_is_assembled_from_measurements_in_the_contract_shape():
         "candidates": {"bare:100": {"templates": "bare", "steps": 100, "loss": loss}}, "chosen": "bare:100",
         "candidate_summaries": {"bare:100": {"DMLE": summaries["DMLE"], "one_group": summaries["one_group"]}},
         "summaries": summaries, "ft": {"steps": 80, "lr": 1e-3, "said": 2, "of": 2},
+        "free_constraints": report.FREE_CONSTRAINTS,
+        "token_analysis": {"file": "benchmarks/results/target-convergence-test-2026-11-26.md",
+                           "finding": "Token by token, the constants stay wrong."},
     }
     section = bench_dmle_fidelity.section(raw, "python benchmarks/bench_dmle_fidelity.py --quick")
     assert section["section"] == "DMLE" and section["raw"] is raw and section["plots"] == []
@@ -127,6 +226,15 @@ def test_section_is_assembled_from_measurements_in_the_contract_shape():
     assert "| **bare:100** (chosen) | DMLE | f_d | 2 | 0.620 | 1.200 | 50.0% |" in text
     # DMLE's RU (0.75 and 1.0 per rule) minus one-group's (0.5 and 0.5: its formula case's prompts at 0).
     assert "| RU | +37.5 |" in text
+    assert "`:free` switches the norm clamp, the KL term and the decay off (clamp_norm_factor 1e+06, kl_factor 0, " \
+           "v_weight_decay 0)" in text
+    assert ("Token by token, the constants stay wrong. (`benchmarks/results/target-convergence-test-2026-11-26.md`"
+            in text)
+    assert "**bare:100** (bare context templates, 100 target steps)." in text
+    raw["candidates"]["bare:100"]["free"] = True
+    assert "100 target steps, norm clamp, KL and decay off)." in bench_dmle_fidelity.section(raw, "cmd")["markdown"]
+    raw["token_analysis"] = None
+    assert "Token by token" not in bench_dmle_fidelity.section(raw, "cmd")["markdown"]
 
 
 def test_one_group_baseline_holds_every_form_on_the_union_of_dmle_layers():
