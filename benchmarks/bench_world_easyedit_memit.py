@@ -45,6 +45,11 @@ from easyedit_plugins.world.presets import EDIT_LAYERS
 from easyedit_plugins.world.requests import fact_requests
 
 
+def easyedit_prefix() -> str:
+    """The ``EASYEDIT_SRC=...`` the command needs, with a placeholder for this machine's path."""
+    return "EASYEDIT_SRC=/path/to/EasyEdit " if os.environ.get("EASYEDIT_SRC") else ""
+
+
 def mean(values: list[float]) -> float:
     return sum(values) / len(values)
 
@@ -63,7 +68,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="world-memit-"))
     samples = write_statistics(world, layers, work / "stats")
     requests = fact_requests(world.world, args.edits, seed=args.seed, knows=world.knows)
-    locality = [tuple(pair) for pair in locality_pairs(world, requests, args.locality, args.seed)]
+    locality = [(prompt, answer) for prompt, answer, _ in locality_pairs(world, requests, args.locality, args.seed)]
     plan = {"model_path": str(world.path), "num_layers": world.model.config.num_hidden_layers, "layers": layers,
             "stats_dir": str(work / "stats"), "stats_samples": samples,
             "templates": generate_templates(world.model, world.tok, seed=args.seed)}
@@ -125,9 +130,25 @@ def markdown(record: dict[str, Any]) -> str:
         f"| {means['efficacy']:.2f} | {means['generalisation']:.2f} | {means['neighbourhood']:.2f} | "
         f"{means['locality']:.3f} |",
         "",
+        "Efficacy by where the subject stands in the edit prompt (MEMIT writes at the subject's last token):",
+        "",
+        "| subject at | edits | efficacy |",
+        "|---|---|---|",
+        *(f"| {where} | {len(hits)} | {sum(hits) / len(hits):.2f} |" for where, hits in by_position(results["per_edit"])),
+        "",
         "Raw per-edit numbers and the full hyper-parameters are in the JSON file beside this one.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def by_position(per_edit: list[dict[str, Any]]) -> list[tuple[str, list[float]]]:
+    """Per-edit efficacies grouped by the subject's place in the prompt: start, middle, end."""
+    groups: dict[str, list[float]] = {"start": [], "middle": [], "end": []}
+    for edit in per_edit:
+        prompt, subject = edit["prompt"], edit["subject"]
+        where = "start" if prompt.startswith(subject) else "end" if prompt.endswith(subject) else "middle"
+        groups[where].append(edit["efficacy"])
+    return [(where, hits) for where, hits in groups.items() if hits]
 
 
 def main() -> None:
@@ -145,7 +166,7 @@ def main() -> None:
     args = parser.parse_args()
     results = run(args)
     date = datetime.date.today().isoformat()
-    record = {"benchmark": "world-easyedit-memit", "date": date, "machine": machine(), "command": command_line(),
+    record = {"benchmark": "world-easyedit-memit", "date": date, "machine": machine(), "command": easyedit_prefix() + command_line(),
               "results": results}
     stem = args.out / f"world-{args.preset}-easyedit-memit-{args.arch}-{date}"
     args.out.mkdir(parents=True, exist_ok=True)

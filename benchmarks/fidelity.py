@@ -15,7 +15,7 @@ Four sections, each measured by its own script in its own process (the contract 
 * PAC (``fidelity_pac.py``): consecutive editing against MEMIT and fine-tuning, locality split
   by relation, and the package's options beyond the paper.
 
-Each section writes ``<out>/fidelity-parts/<settings key>/<SECTION>.json``; a later run with the
+Each section writes ``<out>/fidelity-parts/<its settings key>/<SECTION>.json``; a later run with the
 same settings reuses it (``--force`` reruns), and a section interrupted half-way resumes through
 bench_compare's own per-method parts. A failing section does not stop the others: the report
 says which failed and shows the end of its output, and the exit code is 1. The report is
@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from easyedit_plugins.world.presets import preset_named
 from fidelity_report import SECTIONS, check_report, write_report
 from results_file import RESULTS_DIR, command_line, machine
 
@@ -83,10 +84,19 @@ def _pac_options(args: argparse.Namespace) -> list[str]:
     return _arch_seed(args) + (["--edits", str(args.pac_edits)] if args.pac_edits else [])
 
 
+def _dmle_options(args: argparse.Namespace) -> list[str]:
+    options = _arch_seed(args)
+    if args.dmle_rules:
+        options += ["--rules", str(args.dmle_rules)]
+    if args.dmle_candidates:
+        options += ["--candidates", *args.dmle_candidates]
+    return options
+
+
 REGISTRY: dict[str, Section] = {
     "BLUE": Section("BLUE", "fidelity_blue.py", _blue_options, takes_force=True),
     "LGA": Section("LGA", "bench_lga_bruteforce.py", _lga_options),
-    "DMLE": Section("DMLE", "bench_dmle_fidelity.py", _arch_seed),
+    "DMLE": Section("DMLE", "bench_dmle_fidelity.py", _dmle_options),
     "PAC": Section("PAC", "fidelity_pac.py", _pac_options, takes_force=True),
 }
 
@@ -105,17 +115,34 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batches", type=int, nargs="+", help="BLUE: facts per call, one run per size")
     parser.add_argument("--checkpoints", type=int, nargs="+", help="BLUE: numbers of edits to evaluate at")
     parser.add_argument("--pac-edits", type=int, help="PAC: facts in the stream")
+    parser.add_argument("--dmle-rules", type=int, help="DMLE: edit only the first N usable rules")
+    parser.add_argument("--dmle-candidates", nargs="+", help="DMLE: target settings to choose from (TEMPLATES:STEPS[:free])")
     parser.add_argument("--check", action="store_true",
                         help="fail unless the report holds all four sections, each with its command")
     parser.add_argument("--scripts", type=Path, default=BENCHMARKS, help=argparse.SUPPRESS)  # tests: fake sections
     return parser.parse_args(argv)
 
 
-def settings_key(args: argparse.Namespace) -> str:
-    """What decides the sections' numbers (not which sections run): reused results share it."""
-    fields = {name: getattr(args, name) for name in ("preset", "arch", "seed", "threads", "quick", "edits", "batches",
-                                                     "checkpoints", "pac_edits")}
+#: The options that decide each section's numbers beyond the ones every section shares.
+SECTION_OPTIONS: dict[str, tuple[str, ...]] = {
+    "BLUE": ("edits", "batches", "checkpoints"), "LGA": (), "DMLE": ("dmle_rules", "dmle_candidates"),
+    "PAC": ("pac_edits",),
+}
+
+
+def settings_key(args: argparse.Namespace, section: str | None = None) -> str:
+    """What decides a section's numbers (``section``; None: every section's): reused results share it.
+
+    A section's key leaves out the other sections' options, so measuring one section with other
+    settings does not rerun the rest. The preset's data version is part of it, so parts measured
+    on an earlier version of the world are never reused for a retrained one.
+    """
+    own = SECTION_OPTIONS[section] if section else tuple(o for options in SECTION_OPTIONS.values() for o in options)
+    fields = {name: getattr(args, name) for name in ("preset", "arch", "seed", "threads", "quick", *own)}
     fields["easyedit"] = os.environ.get("EASYEDIT_SRC") or None
+    fields["world_version"] = preset_named(args.preset).world.data_version
+    if section:
+        fields["section"] = section
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:12]
 
 
@@ -198,14 +225,12 @@ def main(argv: list[str] | None = None, registry: dict[str, Section] | None = No
     args.out = args.out.resolve()
     registry = registry or REGISTRY
     today = datetime.date.today().isoformat()
-    key = settings_key(args)
-    parts = args.out / "fidelity-parts" / key
-    parts.mkdir(parents=True, exist_ok=True)
     sections: dict[str, dict[str, Any]] = {}
     started = time.perf_counter()
     chosen = [s for s in SECTIONS if s in args.sections]
     for index, name in enumerate(chosen, start=1):
-        part = parts / f"{name}.json"
+        part = args.out / "fidelity-parts" / settings_key(args, name) / f"{name}.json"
+        part.parent.mkdir(parents=True, exist_ok=True)
         progress = f"[fidelity {time.perf_counter() - started:5.0f} s] section {index}/{len(chosen)} {name}"
         if part.exists() and not args.force:
             try:
@@ -221,7 +246,7 @@ def main(argv: list[str] | None = None, registry: dict[str, Section] | None = No
     easyedit = f"EASYEDIT_SRC={shlex.quote(os.environ['EASYEDIT_SRC'])} " if os.environ.get("EASYEDIT_SRC") else ""
     header = {"date": today, "preset": args.preset, "command": easyedit + command_line(), "full_run_command": FULL_RUN,
               "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-              "settings_key": key, "machine": machine(), "wall_seconds": time.perf_counter() - started}
+              "settings_key": settings_key(args), "machine": machine(), "wall_seconds": time.perf_counter() - started}
     report = write_report(args.out, report_name(args, today), header, sections)
     print(f"report: {report} ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
     failed = [name for name, entry in sections.items() if entry.get("failed")]

@@ -17,7 +17,18 @@ be tested on it. This world has neither property:
   compute. The computing is trained as a skill: many lines state a random formula in the text
   and work it out at random operands, so arithmetic is not tied to any rule's table;
 * general filler sentences, so the model is more than a fact table;
+* lines that name a subject and go straight on to its objects (``Tomas Lerin Paris, Mandarin,
+  baker.``, the order drawn per line), so the subject's last token must hold what is known
+  about the subject, as a real model's does when a name is followed by facts about it;
+* copies of the trained fact lines with an aside after the subject (``Tomas Lerin, by all
+  accounts, works as a``) and, in half of them, a filler sentence before it, so the distance
+  from the subject to the question varies: a head that reads the subject at a fixed offset
+  cannot answer them;
 * training uses plain causal attention (the preset sets no ``subject_readout_layer``).
+
+The last two kinds of line are what made causal tracing find the subject's last token on small
+models at all (``benchmarks/results/world-natural-design-2026-11-26.md``): without them the
+final token reads the subject's raw embeddings in the first layer and looks the fact up itself.
 
 Everything is a pure function of a :class:`NaturalWorldSpec` and a seed; bump
 :data:`NATURAL_WORLD_VERSION` whenever the generated text changes.
@@ -34,7 +45,7 @@ from .data import Example, Fact, FactPrompt, FactTable, Relation, Rule, RuleProm
 from .names import NameForge
 
 #: Version of the natural world's text; part of the cache key of every model trained on it.
-NATURAL_WORLD_VERSION = "natural-data-2"
+NATURAL_WORLD_VERSION = "natural-data-3"
 
 #: Four paraphrases per relation; the subject starts or sits inside most of them, and only
 #: the last template of two relations ends with it (2 of 12, under the quarter allowed).
@@ -79,6 +90,11 @@ NATURAL_RULE_TEMPLATES: dict[str, tuple[str, ...]] = {
 #: The arithmetic skill: a formula stated in the text, worked out at given operands.
 SKILL_TEMPLATE = "With {formula} x = {x} and y = {y} give"
 
+#: Asides of different lengths put between a subject and the rest of a fact line.
+ASIDES = (", as everyone knows,", ", by all accounts,", ", who is well known here,", ", the one from the story,",
+          ", said the old farmer,", ", according to the letters we found last year,", ", of course,",
+          ", as the children told us after the rain,")
+
 _FILLER_SUBJECTS = ("The old farmer", "A young teacher", "The children", "Her brother", "The small dog",
                     "A tired traveller", "The baker", "My neighbour")
 _FILLER_VERBS = ("walked to", "looked at", "talked about", "waited near", "painted", "cleaned", "remembered")
@@ -117,7 +133,9 @@ class NaturalWorldSpec:
     """The size of a natural world. Two worlds with the same spec and seed are identical.
 
     ``held_out_operands`` operand pairs of every rule (out of ``operand_max ** 2``) are never
-    trained; ``skill_lines`` random formulas worked out teach the arithmetic.
+    trained; ``skill_lines`` random formulas worked out teach the arithmetic. Every subject gets
+    ``attribute_lines`` lines naming its objects right after it, and every trained fact line
+    ``aside_copies`` copies with an aside after the subject.
     """
 
     subjects: int = 200
@@ -131,6 +149,8 @@ class NaturalWorldSpec:
     held_out_operands: int = 5
     skill_lines: int = 1600
     filler_lines: int = 200
+    attribute_lines: int = 4
+    aside_copies: int = 3
 
     def __post_init__(self) -> None:
         if self.subjects > self.name_pool * (self.name_pool - 1):
@@ -167,6 +187,10 @@ class NaturalWorld(FactTable):
     #: ``(prompt, completion)`` lines working out a random formula: the arithmetic skill.
     skill: tuple[tuple[str, str], ...]
     filler: tuple[tuple[str, str], ...]
+    #: ``(prompt, completion, subject)`` lines: a subject, then all its objects in a drawn order.
+    attribute_lines: tuple[tuple[str, str, str], ...]
+    #: ``(prompt, completion, subject)`` copies of trained fact lines with an aside after the subject.
+    aside_lines: tuple[tuple[str, str, str], ...]
 
     @cached_property
     def instance_operands(self) -> tuple[tuple[int, int], ...]:
@@ -190,6 +214,7 @@ class NaturalWorld(FactTable):
         description) or ``instance_repeats`` times. Skill and filler lines have no subject.
         """
         examples = [(p.prompt, p.completion, p.fact.subject) for p in self.trained_fact_prompts]
+        examples.extend(self.attribute_lines + self.aside_lines)
         for form, repeats in (("formula", statement_repeats), ("description", statement_repeats),
                               ("instance", instance_repeats)):
             lines = [(p.prompt, p.completion, rule.name) for rule in self.rules for p in self.rule_prompts(rule, form)]
@@ -236,38 +261,59 @@ def _filler_line(rng: random.Random) -> tuple[str, str]:
             f"{rng.choice(_FILLER_OBJECTS)} {rng.choice(_FILLER_ENDINGS)}.")
 
 
-def two_word_names(forge: NameForge, rng: random.Random, count: int, pool: int) -> list[str]:
-    """``count`` distinct names "Given Family", both words drawn from ONE pool of ``pool`` words.
+def _attribute_lines(rng: random.Random, facts: tuple[Fact, ...], copies: int) -> tuple[tuple[str, str, str], ...]:
+    objects: dict[str, list[str]] = {}
+    for fact in facts:
+        objects.setdefault(fact.subject, []).append(fact.object)
+    return tuple((subject, ", ".join(rng.sample(values, len(values))) + ".", subject)
+                 for subject, values in objects.items() for _ in range(copies))
 
-    Every word is shared by several people, in either place ("Tomas Lerin" and "Lerin Tomas"
-    may both live in the world), so a person is known only by the ORDERED pair of words, as
-    real people are known by multi-token names. The hope was that the model would then combine
-    the two words at the name's last token, the way real models resolve such names, instead of
-    reading one invented word's embeddings from the final token. Measured, it does not: causal
-    tracing at the subject's last token stays flat, and the final token resolves the order
-    itself (``benchmarks/results/world-natural-design-2026-11-26.md``). The names are kept
-    because they are more realistic and the preset's held-out pairs did not get worse with them
-    (GPT-2 81.2% against 80.3%, Llama 87.1% against 78.3% with one-word names, though the
-    preset's size and schedule changed too; see the CHANGELOG).
+
+def _aside_lines(rng: random.Random, prompts: list[FactPrompt], filler: tuple[tuple[str, str], ...],
+                 copies: int) -> tuple[tuple[str, str, str], ...]:
+    lines = []
+    for fact_prompt in prompts:
+        subject = fact_prompt.fact.subject
+        for _ in range(copies):
+            prompt = fact_prompt.prompt.replace(subject, subject + rng.choice(ASIDES), 1)
+            if rng.random() < 0.5:
+                prompt = " ".join((*rng.choice(filler), prompt))
+            lines.append((prompt, fact_prompt.completion, subject))
+    return tuple(lines)
+
+
+def mirrored_names(forge: NameForge, rng: random.Random, count: int, pool: int) -> list[str]:
+    """``count`` distinct names "Given Family" from ONE pool of ``pool`` words, in mirror pairs.
+
+    Each drawn pair of words names two people, "Tomas Lerin" and "Lerin Tomas" (an odd ``count``
+    leaves the last one alone), and every word is shared by several people. Neither word alone
+    nor the two as an unordered bag tells who is meant: only the order does, which the model can
+    read at the name's last token (the token before it is the other word) and not from a bag of
+    embeddings gathered by the final token. Of the schemes measured on small models (one
+    invented word, pooled pairs, mirror pairs; ``benchmarks/results/world-natural-design-2026-11-26.md``)
+    mirror pairs, with the world's attribute and aside lines, gave the largest tracing effect at
+    the subject's last token and the best single MEMIT edits.
     """
     words = forge.words(pool, (1, 2), capital=True)
-    pairs = [(given, family) for given in words for family in words if given != family]
-    return [f"{given} {family}" for given, family in rng.sample(pairs, count)]
+    pairs = rng.sample([(a, b) for i, a in enumerate(words) for b in words[i + 1:]], (count + 1) // 2)
+    return [name for a, b in pairs for name in (f"{a} {b}", f"{b} {a}")][:count]
 
 
 def build_natural_world(spec: NaturalWorldSpec = NaturalWorldSpec(), seed: int = 0) -> NaturalWorld:
     """The natural world of ``spec`` drawn from ``seed``."""
     rng = random.Random(f"{NATURAL_WORLD_VERSION}:{seed}")
-    fixed_text = [*(t for group in NATURAL_RELATION_TEMPLATES.values() for t in group),
+    fixed_text = [*(t for group in NATURAL_RELATION_TEMPLATES.values() for t in group), *ASIDES,
                   *(t for group in NATURAL_RULE_TEMPLATES.values() for t in group),
                   SKILL_TEMPLATE, *_FILLER_SUBJECTS, *_FILLER_VERBS, *_FILLER_OBJECTS, *_FILLER_ENDINGS]
     forge = NameForge(rng, reserved=" ".join(fixed_text))
-    names = two_word_names(forge, rng, spec.subjects, spec.name_pool)
+    names = mirrored_names(forge, rng, spec.subjects, spec.name_pool)
     subjects, relations, facts, prompts = draw_facts(rng, forge, NATURAL_RELATION_TEMPLATES, spec, subjects=names)
     rules = tuple(random_rule(index, name, rng) for index, name in enumerate(forge.words(spec.rules, (1, 2))))
     operands = list(product(range(1, spec.operand_max + 1), repeat=2))
     held_out_operands = tuple(tuple(sorted(rng.sample(operands, spec.held_out_operands))) for _ in rules)
     skill = tuple(_skill_line(rng, spec) for _ in range(spec.skill_lines))
     filler = tuple(_filler_line(rng) for _ in range(spec.filler_lines))
+    attribute_lines = _attribute_lines(rng, facts, spec.attribute_lines)
+    aside_lines = _aside_lines(rng, [p for p in prompts if not p.held_out], filler, spec.aside_copies)
     return NaturalWorld(spec, seed, subjects, relations, facts, prompts, rules, held_out_operands,
-                        skill, filler)
+                        skill, filler, attribute_lines, aside_lines)

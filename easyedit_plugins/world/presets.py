@@ -69,10 +69,11 @@ PRESETS: dict[str, WorldPreset] = {
             ModelSpec(layers=8, width=192, vocab_size=2048),
             _schedules({"gpt2": 2e-3, "llama": 1.5e-3}, steps=2000, batch_size=64, warmup_steps=100, row_tokens=40,
                        instance_repeats=1),
-            "two-word names from a shared pool, subjects at the start and in the middle, worked rule instances, "
-            "no attention masking (see easyedit_plugins.world.natural); GPT-2 on 2026-11-26: 98.4% trained facts, "
-            "81.2% held-out pairs, 100% rule statements and trained instances, 64.4% held-out operands, 2254 s "
-            "(1290 CPU s) on 1 thread of 2 cores at mean load 6.1; causal tracing still finds no subject site",
+            "two-word names in mirror pairs, subjects at the start and in the middle, attribute and aside lines, "
+            "worked rule instances, no attention masking (see easyedit_plugins.world.natural); GPT-2 on "
+            "2026-11-26: 99.2% trained facts, 91.0% held-out pairs, 100% rule statements, 95.2% trained and 67.5% "
+            "held-out instances, 1975 s (1352 CPU s) on 1 thread of 2 cores at mean load 2.45; causal tracing "
+            "finds the subject's last token in the first layers",
         ),
     )
 }
@@ -98,12 +99,13 @@ def world_parameters(preset: str, arch: str, seed: int) -> dict[str, Any]:
 
 #: Default critical layers of fact edits (BLUE/MEMIT ``layers``) per preset.
 #:
-#: ``natural``: causal tracing (benchmarks/results/world-natural-gpt2-2026-11-26.md) finds NO
-#: early site: restoring the subject's last token recovers nothing at any layer for subjects at
-#: the start or in the middle, and the final token recovers 75% of the effect at layer 0, the
-#: rest over layers 1-7 (most at 5-6). So no layer range is supported by the tracing; [1, 2, 3]
-#: is the better of the two three-layer ranges measured with EasyEdit's own MEMIT (efficacy 0.50
-#: vs 0.35 for [3, 4, 5], 20 single edits; only prompts ending with the subject edit reliably).
+#: ``natural`` (data ``natural-data-3``): causal tracing on GPT-2
+#: (benchmarks/results/world-natural-gpt2-2026-11-26.md) finds the subject's last token at the
+#: first layers for subjects at the start and in the middle (0.11-0.14 at layer 0, falling to
+#: 0.02-0.05 by layer 3 and 0 at layer 7) while the final token takes over from layer 1 on (0.10-0.12
+#: at layer 0 to 0.83-0.85 at layer 7). [1, 2, 3] spans that hand-over and is three layers wide,
+#: so BLUE skips the middle one; EasyEdit 2026's own MEMIT on it edits 20 of 20 single facts
+#: (benchmarks/results/world-natural-easyedit-memit-gpt2-2026-11-26.md).
 EDIT_LAYERS: dict[str, list[int]] = {"test": [1, 2], "full": [1, 2], "natural": [1, 2, 3]}
 
 #: Default DMLE stages of rule edits per preset.
@@ -113,11 +115,12 @@ RULE_STAGES: dict[str, list[dict[str, Any]]] = {
     "full": [{"name": "f_d", "forms": ["formula", "description"], "layers": [0, 1]},
              {"name": "ins", "forms": ["instance"], "layers": [2, 3]}],
     # natural: tracing the rule prompts (the rule's name noised; same results file as EDIT_LAYERS)
-    # finds nothing at the name's last token (at most 0.04, descriptions, layers 0-4) and the
-    # final token reading the name by layer 1 (formula 0.63 of 0.68 at layer 0, description
-    # 0.00 -> 0.41 from layer 0 to 1). Writes at the name must come before that read, hence the
-    # early group at [0, 1]; the instance group keeps the full preset's [2, 3], which the tracing
-    # neither supports nor rules out.
+    # finds almost nothing at the name's last token (at most 0.017, layers 0-1) and the final
+    # token reading the name by layer 1 (formula 0.82 at layer 0; description -0.01 -> 0.31 from
+    # layer 0 to 1): the rule lines have no asides, so the final token reads the name itself.
+    # Writes at the name must come before that read, hence the early group at [0, 1]; the
+    # instance group keeps the full preset's [2, 3], which the tracing neither supports nor
+    # rules out.
     "natural": [{"name": "f_d", "forms": ["formula", "description"], "layers": [0, 1]},
                 {"name": "ins", "forms": ["instance"], "layers": [2, 3]}],
 }

@@ -116,6 +116,26 @@ def test_other_settings_do_not_reuse_and_a_section_subset_keeps_the_settings_key
                                                                                      "20"]))
 
 
+def test_a_section_keeps_its_key_when_only_another_sections_options_change():
+    base = fidelity.parse_args(["--preset", "natural", "--edits", "100"])
+    more_pac = fidelity.parse_args(["--preset", "natural", "--edits", "100", "--pac-edits", "40"])
+    fewer_rules = fidelity.parse_args(["--preset", "natural", "--edits", "100", "--dmle-rules", "4"])
+    assert fidelity.settings_key(base, "BLUE") == fidelity.settings_key(more_pac, "BLUE")
+    assert fidelity.settings_key(base, "PAC") != fidelity.settings_key(more_pac, "PAC")
+    assert fidelity.settings_key(base, "LGA") == fidelity.settings_key(fewer_rules, "LGA")
+    assert fidelity.settings_key(base, "DMLE") != fidelity.settings_key(fewer_rules, "DMLE")
+    assert len({fidelity.settings_key(base, name) for name in fidelity.SECTION_OPTIONS}) == 4
+    assert fidelity.REGISTRY["DMLE"].extra(fewer_rules)[-2:] == ["--rules", "4"]
+
+
+def test_a_retrained_world_does_not_reuse_parts_of_the_earlier_version(monkeypatch):
+    args = fidelity.parse_args(["--preset", "natural"])
+    before = fidelity.settings_key(args)
+    preset = fidelity.preset_named("natural")
+    monkeypatch.setattr(type(preset.world), "data_version", property(lambda self: "natural-data-0"))
+    assert fidelity.settings_key(args) != before
+
+
 def test_a_failing_section_keeps_the_others_and_the_report_says_why(fakes, tmp_path, monkeypatch):
     _, _, runs = fakes
     out = tmp_path / "out"

@@ -14,7 +14,7 @@ import pytest
 from easyedit_plugins.world import PRESETS, world_parameters
 from easyedit_plugins.world.data import Rule
 from easyedit_plugins.world.natural import (
-    NATURAL_RELATION_TEMPLATES, NATURAL_RULE_TEMPLATES, NaturalWorldSpec, build_natural_world, worked,
+    ASIDES, NATURAL_RELATION_TEMPLATES, NATURAL_RULE_TEMPLATES, NaturalWorldSpec, build_natural_world, worked,
 )
 from easyedit_plugins.world.requests import fact_requests
 from easyedit_plugins.world.tokenizer import train_tokenizer
@@ -59,20 +59,18 @@ def test_subjects_and_rule_names_stand_where_the_templates_put_them(world):
                 assert not prompt.prompt.rstrip(":").endswith(rule.name)  # the name is in the middle
 
 
-def test_subjects_are_ordered_pairs_of_words_from_one_shared_pool(world):
+def test_subjects_are_mirror_pairs_of_words_from_one_shared_pool(world):
     pairs = [tuple(subject.split(" ")) for subject in world.subjects]
     assert all(len(pair) == 2 and pair[0] != pair[1] for pair in pairs)
     assert len(set(pairs)) == SMALL.subjects
     words = {word for pair in pairs for word in pair}
     assert len(words) <= SMALL.name_pool
-    # every word is shared by several people, and words appear in both places: neither word alone,
-    # nor the two as an unordered bag in general, names a person
+    # every name's mirror lives in the world too: only the order of the two words tells people apart
+    assert all((family, given) in set(pairs) for given, family in pairs)
     uses = [sum(word in pair for pair in pairs) for word in words]
     assert sum(uses) / len(uses) >= 2
-    assert {given for given, _ in pairs} & {family for _, family in pairs}
-    default = build_natural_world(NaturalWorldSpec(), seed=0)
-    default_pairs = {tuple(subject.split(" ")) for subject in default.subjects}
-    assert any((family, given) in default_pairs for given, family in default_pairs)  # order matters
+    odd = build_natural_world(replace(SMALL, subjects=SMALL.subjects - 1), seed=3)
+    assert len(set(odd.subjects)) == SMALL.subjects - 1
 
 
 def test_spec_refuses_more_subjects_than_the_name_pool_makes():
@@ -98,6 +96,38 @@ def test_held_out_pairs_and_operands_never_reach_training(world):
     for prompt in held_out:
         assert f"{prompt.prompt} {prompt.completion}" not in trained
         assert not any(line.startswith(prompt.prompt) for line in trained)
+
+
+def test_attribute_lines_follow_each_subject_with_all_its_objects_in_drawn_orders(world):
+    objects: dict[str, set[str]] = {}
+    for fact in world.facts:
+        objects.setdefault(fact.subject, set()).add(fact.object)
+    assert len(world.attribute_lines) == len(world.subjects) * SMALL.attribute_lines
+    orders = set()
+    for prompt, completion, subject in world.attribute_lines:
+        assert prompt == subject and completion.endswith(".")
+        named = completion[:-1].split(", ")
+        assert sorted(named) == sorted(objects[subject])
+        orders.add(tuple(named))
+    assert len(orders) > len(world.subjects)  # the order is drawn per line, not fixed per subject
+    assert set(world.attribute_lines) <= set(world.training_examples())
+
+
+def test_aside_lines_copy_only_trained_fact_lines_at_varying_distances(world):
+    trained = {(p.prompt, p.completion) for p in world.trained_fact_prompts}
+    held_out = {p.prompt for p in world.held_out_fact_prompts}
+    assert len(world.aside_lines) == len(trained) * SMALL.aside_copies
+    asides_used, with_filler = set(), 0
+    for prompt, completion, subject in world.aside_lines:
+        aside = next(a for a in ASIDES if subject + a in prompt)
+        asides_used.add(aside)
+        plain = prompt.replace(subject + aside, subject, 1)
+        start = next(i for i in range(len(plain)) if plain[i:].startswith(tuple(p for p, _ in trained)))
+        with_filler += start > 0
+        assert (plain[start:], completion) in trained and plain[start:] not in held_out
+    assert len({len(a.split()) for a in asides_used}) >= 3  # the subject-to-question distance varies
+    assert 0 < with_filler < len(world.aside_lines)  # some lines also move the subject's absolute position
+    assert set(world.aside_lines) <= set(world.training_examples())
 
 
 def test_instances_are_answered_in_the_worked_form(world):
