@@ -16,7 +16,8 @@ Metrics, greedy exact match of the whole answer (``WorldModel.knows``), averaged
 efficacy (the edit prompt gives ``target_new``), generalisation (the rephrase does), locality
 (``--locality`` facts of other subjects, each through a prompt the unedited model answers, keep
 their answers after the edit) and the request's own neighbourhood prompts. Writes
-``world-<preset>-easyedit-memit-<arch>-<date>.md`` and ``.json`` under ``benchmarks/results``.
+``world-<preset>-easyedit-memit-<arch>[-layers-<L>]-<date>.md`` and ``.json`` under ``--out``
+(``benchmarks/results``; the layers are named when ``--layers`` is given).
 """
 
 from __future__ import annotations
@@ -168,7 +169,8 @@ def main() -> None:
     date = datetime.date.today().isoformat()
     record = {"benchmark": "world-easyedit-memit", "date": date, "machine": machine(), "command": easyedit_prefix() + command_line(),
               "results": results}
-    stem = args.out / f"world-{args.preset}-easyedit-memit-{args.arch}-{date}"
+    layers = "" if args.layers is None else "-layers-" + "-".join(map(str, args.layers))  # beside the default's file
+    stem = args.out / f"world-{args.preset}-easyedit-memit-{args.arch}{layers}-{date}"
     args.out.mkdir(parents=True, exist_ok=True)
     write_text_atomically(stem.with_suffix(".json"), json.dumps(record, indent=2) + "\n")
     write_text_atomically(stem.with_suffix(".md"), markdown(record))

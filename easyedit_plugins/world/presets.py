@@ -72,8 +72,8 @@ PRESETS: dict[str, WorldPreset] = {
             "two-word names in mirror pairs, subjects at the start and in the middle, attribute and aside lines, "
             "worked rule instances, no attention masking (see easyedit_plugins.world.natural); GPT-2 on "
             "2026-11-26: 99.2% trained facts, 91.0% held-out pairs, 100% rule statements, 95.2% trained and 67.5% "
-            "held-out instances, 1975 s (1352 CPU s) on 1 thread of 2 cores at mean load 2.45; causal tracing "
-            "finds the subject's last token in the first layers",
+            "held-out instances, 1975 s (1352 CPU s) on 1 thread of 2 cores at mean load 2.45, 853 s on 2 threads; "
+            "causal tracing finds the subject's last token in the first layers",
         ),
     )
 }
