@@ -39,6 +39,7 @@ from easyedit_plugins.world.natural import NaturalWorldSpec, build_natural_world
 from easyedit_plugins.world.tokenizer import train_tokenizer
 from easyedit_plugins.world.train import ModelSpec, TrainSpec, train, untrained_model
 from easyedit_plugins.core.files import write_text_atomically
+from bench_world_easyedit_memit import by_position
 from bench_world_editability import fact_scores, statistics_settings
 from easyedit_plugins import BLUEHyperParams, apply_blue_to_model
 from easyedit_plugins.world.model import WorldModel
@@ -86,15 +87,13 @@ def memit_scores(model, tok, world, edits: int, layers: list[int]) -> dict[str, 
         hparams = BLUEHyperParams(layers=layers, schedule="distributed",
                                   **statistics_settings(world_model, Path(work), 100.0))
         outcomes = [fact_scores(world_model, apply_blue_to_model, [request], hparams) for request in requests]
-    by_position: dict[str, list[float]] = {}
-    for request, outcome in zip(requests, outcomes):
-        prompt, subject = request["prompt"], request["subject"]
-        where = "start" if prompt.startswith(subject) else "end" if prompt.endswith(subject) else "middle"
-        by_position.setdefault(where, []).append(outcome["efficacy"])
+    per_edit = [{"prompt": r["prompt"], "subject": r["subject"], "efficacy": o["efficacy"]}
+                for r, o in zip(requests, outcomes)]
     mean = lambda key: sum(o[key] for o in outcomes) / len(outcomes)  # noqa: E731
     return {"layers": layers, "requests": len(requests), "efficacy": mean("efficacy"),
             "generalisation": mean("generalisation"), "locality": mean("locality"),
-            "efficacy_by_subject_position": {k: [sum(v) / len(v), len(v)] for k, v in by_position.items()}}
+            "efficacy_by_subject_position": {where: [sum(hits) / len(hits), len(hits)]
+                                             for where, hits in by_position(per_edit)}}
 
 
 def editing_text(editing: dict[str, Any] | None) -> str:

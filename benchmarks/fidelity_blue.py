@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from fidelity_section import (
-    add_common_options, mean, method_rows, run_compare, token_equals_exact, write_section,
+    add_common_options, fill_sizes, mean, method_rows, run_compare, token_equals_exact, write_section,
 )
 from results_file import markdown_table, score
 from easyedit_plugins.world import load_world_model
@@ -46,9 +46,9 @@ PAPER_AVERAGE_GAIN = "+35.59% on average over 12 settings (abstract)"
 FALLBACK_LAYERS = {"natural": [1, 2, 3, 4]}
 #: Sizes per run kind: edits, batch sizes, checkpoints, locality facts, target steps.
 SIZES = {
-    "quick": dict(edits=40, batches=[10, 20], checkpoints=[10, 20, 40], locality=60, steps=30),
-    "test": dict(edits=300, batches=[10, 100], checkpoints=[10, 100, 300], locality=300, steps=100),
-    "default": dict(edits=1000, batches=[10, 100], checkpoints=[10, 100, 500, 1000], locality=300, steps=100),
+    "quick": dict(edits=40, batches=[10, 20], checkpoints=[10, 20, 40], locality=60, v_num_grad_steps=30),
+    "test": dict(edits=300, batches=[10, 100], checkpoints=[10, 100, 300], locality=300, v_num_grad_steps=100),
+    "default": dict(edits=1000, batches=[10, 100], checkpoints=[10, 100, 500, 1000], locality=300, v_num_grad_steps=100),
 }
 
 
@@ -74,14 +74,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--layers", type=int, nargs="+", help="the critical range (default: the preset's, >= 3 wide)")
     parser.add_argument("--locality", type=int, help="unedited facts whose answers must not change")
     parser.add_argument("--v-num-grad-steps", type=int, help="target optimisation steps (at most)")
-    args = parser.parse_args(argv)
-    sizes = SIZES["quick" if args.quick else "test" if args.preset == "test" else "default"]
-    args.edits = args.edits or sizes["edits"]
-    args.batches = args.batches or sizes["batches"]
-    args.checkpoints = args.checkpoints or sizes["checkpoints"]
-    args.locality = args.locality or sizes["locality"]
-    args.v_num_grad_steps = args.v_num_grad_steps or sizes["steps"]
-    return args
+    return fill_sizes(parser.parse_args(argv), SIZES)
 
 
 def checkpoints_for(batch: int, edits: int, asked: list[int]) -> list[int]:

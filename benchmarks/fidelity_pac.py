@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from fidelity_section import (
-    add_common_options, mean, method_rows, run_compare, token_equals_exact, write_section,
+    add_common_options, fill_sizes, mean, method_rows, run_compare, token_equals_exact, write_section,
 )
 from results_file import RESULTS_DIR, markdown_table, score
 from easyedit_plugins.world import load_world_model
@@ -65,13 +65,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--locality", type=int, help="unedited facts whose answers must not change")
     parser.add_argument("--regimes", type=Path, default=RESULTS_DIR,
                         help="folder of bench_pac_regimes.py's results (its options' evidence)")
-    args = parser.parse_args(argv)
-    sizes = SIZES["quick" if args.quick else "test" if args.preset == "test" else "default"]
-    args.edits = args.edits or sizes["edits"]
-    args.batch = args.batch or sizes["batch"]
-    args.checkpoints = args.checkpoints or sizes["checkpoints"]
-    args.locality = args.locality or sizes["locality"]
-    return args
+    return fill_sizes(parser.parse_args(argv), SIZES)
 
 
 def quality(part: dict[str, Any] | None, suffix: str) -> float | None:

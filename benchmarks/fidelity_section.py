@@ -38,6 +38,19 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true", help="rerun comparisons already finished")
 
 
+def fill_sizes(args: argparse.Namespace, sizes: dict[str, dict[str, Any]]) -> argparse.Namespace:
+    """Fill the size options left unset from ``sizes["quick"]``, ``["test"]`` (the test preset) or ``["default"]``.
+
+    Each section names its own sizes by its options' attribute names; an option given on the
+    command line wins.
+    """
+    chosen = sizes["quick" if args.quick else "test" if args.preset == "test" else "default"]
+    for name, value in chosen.items():
+        if not getattr(args, name):
+            setattr(args, name, value)
+    return args
+
+
 def section_command() -> str:
     """The command that reproduces this section, with EASYEDIT_SRC when it is set."""
     prefix = f"EASYEDIT_SRC={shlex.quote(os.environ['EASYEDIT_SRC'])} " if os.environ.get("EASYEDIT_SRC") else ""
