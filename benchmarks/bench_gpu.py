@@ -67,6 +67,7 @@ if os.environ.get("EASYEDIT_SRC"):
 from easyedit_plugins import BLUEHyperParams, PACHyperParams, apply_blue_to_model, apply_pac_to_model
 from easyedit_plugins.core.files import write_text_atomically
 from easyedit_plugins.core.hooks import forward_until
+from easyedit_plugins.core.model_store import forget_model
 from easyedit_plugins.core.stats import collect_second_moments, padded_batches
 from easyedit_plugins.core.stats_store import save_easyedit
 from easyedit_plugins.core.weights import restore_weights
@@ -172,8 +173,8 @@ def write_statistics(model: Any, tok: Any, texts: list[str], hparams: BLUEHyperP
 
 
 def easyedit_methods(ours: dict[str, Any], stats_dir: Path, workdir: Path, model: Any, tok: Any,
-                     device: Any) -> dict[str, tuple[Callable[..., Any], Any]]:
-    """EasyEdit's own MEMIT and AlphaEdit with the settings of our MEMIT and AlphaEdit files."""
+                     device: Any, wanted: list[str]) -> dict[str, tuple[Callable[..., Any], Any]]:
+    """EasyEdit's own MEMIT (and AlphaEdit, when ``wanted``) with the settings of our MEMIT and AlphaEdit files."""
     memit_main = importlib.import_module("easyeditor.models.memit.memit_main")
     alpha_main = importlib.import_module("easyeditor.models.alphaedit.AlphaEdit_main")
     memit_class = importlib.import_module("easyeditor.models.memit.memit_hparams").MEMITHyperParams
@@ -188,12 +189,13 @@ def easyedit_methods(ours: dict[str, Any], stats_dir: Path, workdir: Path, model
         values.update(layer_selection="all", stats_dir=str(stats_dir), device=device, **extra)
         return cls(**{key: value for key, value in values.items() if key in fields})
 
-    memit = theirs(memit_class, ours["reference"], alg_name="MEMIT")
-    projector_file = workdir / "null_space_project.pt"
-    alpha = theirs(alpha_class, ours["BLUE-AlphaEdit"], alg_name="AlphaEdit", P_loc=str(projector_file))
-    write_easyedit_projector(alpha_main, model, tok, alpha, projector_file)
-    return {"EasyEdit-MEMIT": (memit_main.apply_memit_to_model, memit),
-            "EasyEdit-AlphaEdit": (alpha_main.apply_AlphaEdit_to_model, alpha)}
+    chosen = {"EasyEdit-MEMIT": (memit_main.apply_memit_to_model, theirs(memit_class, ours["reference"], alg_name="MEMIT"))}
+    if "EasyEdit-AlphaEdit" in wanted:  # its projector costs an eigendecomposition per layer: only when asked
+        projector_file = workdir / "null_space_project.pt"
+        alpha = theirs(alpha_class, ours["BLUE-AlphaEdit"], alg_name="AlphaEdit", P_loc=str(projector_file))
+        write_easyedit_projector(alpha_main, model, tok, alpha, projector_file)
+        chosen["EasyEdit-AlphaEdit"] = (alpha_main.apply_AlphaEdit_to_model, alpha)
+    return chosen
 
 
 def write_easyedit_projector(alpha_main: Any, model: Any, tok: Any, hparams: Any, path: Path) -> None:
@@ -272,6 +274,7 @@ def bench_statistics(model: Any, tok: Any, texts: list[str], hparams: BLUEHyperP
     accumulators = collect()  # warm-up, and the memory the pass needs
     top = peak(device)
     tokens = accumulators[names[0]].count
+    copy = copy_seconds(list(accumulators.values()), device)
     del accumulators
     forward(None)
 
@@ -283,10 +286,30 @@ def bench_statistics(model: Any, tok: Any, texts: list[str], hparams: BLUEHyperP
     if not results["forward"] == results["forward_to"] == tokens:
         raise RuntimeError(f"statistics saw {tokens} tokens, the forward passes {results['forward']}, {results['forward_to']}")
     rate = {key: tokens / wall[key] for key in runs}
+    pass_only = tokens / max(wall["stats"] - copy, 1e-9)
     return {"layers": list(hparams.layers), "stop_module": names[-1], "tokens": tokens, "stats_tok_s": rate["stats"],
             "forward_tok_s": rate["forward"], "forward_to_tok_s": rate["forward_to"],
             "ratio": rate["stats"] / rate["forward"], "ratio_same_depth": rate["stats"] / rate["forward_to"],
+            "copy_s": copy, "stats_s": wall["stats"], "pass_only_tok_s": pass_only,
+            "ratio_same_depth_pass_only": pass_only / rate["forward_to"],
             "stats_extra_gib": None if top is None or before is None else top - before}
+
+
+def copy_seconds(accumulators: list[Any], device: torch.device) -> float:
+    """Seconds of the collector's last step, moving every accumulator from ``device`` to the CPU.
+
+    The collector's timed pass includes this one-off copy (gigabytes at 7-8B widths); timing it
+    on its own separates the cost of the pass over the tokens from the cost of handing over the
+    result, which does not grow with the corpus.
+    """
+    for accumulator in accumulators:
+        accumulator.to(device)
+    synchronize(device)
+    start = time.perf_counter()
+    for accumulator in accumulators:
+        accumulator.to("cpu")
+    synchronize(device)
+    return time.perf_counter() - start
 
 
 def fmt(value: float | int | None, spec: str = ".2f") -> str:
@@ -312,12 +335,14 @@ def report(data: dict[str, Any]) -> str:
                      f"| {fmt(row['peak_gib'])} | {fmt(row['extra_gib'])} | {ratio(row.get('extra_ratio'))} "
                      f"| {fmt(row['weights_gib'])} | {fmt(row['changed_tensors'], 'd')} |")
     header = ("| model | critical layers | tokens | stats tok/s | forward tok/s | stats / forward "
-              "| forward to last critical layer tok/s | stats / that | stats extra GiB |")
-    lines += ["", header, "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
-    for row in data["statistics"]:
+              "| forward to last critical layer tok/s | stats / that | final copy to CPU s | stats without it / "
+              "forward to last critical layer | stats extra GiB |")
+    lines += ["", header, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for row in data["statistics"]:  # runs before the copy was timed on its own have no copy columns
         lines.append(f"| {row['model']} | {row['layers']} | {row['tokens']} | {fmt(row['stats_tok_s'], ',.0f')} "
                      f"| {fmt(row['forward_tok_s'], ',.0f')} | {fmt(row['ratio'])} | {fmt(row['forward_to_tok_s'], ',.0f')} "
-                     f"| {fmt(row['ratio_same_depth'])} | {fmt(row['stats_extra_gib'])} |")
+                     f"| {fmt(row['ratio_same_depth'])} | {fmt(row.get('copy_s'))} "
+                     f"| {fmt(row.get('ratio_same_depth_pass_only'))} | {fmt(row['stats_extra_gib'])} |")
     return "\n".join(lines)
 
 
@@ -354,6 +379,12 @@ def easyedit_version() -> str:
     except Exception as error:  # noqa: BLE001 - reported, and its rows are skipped
         return f"EASYEDIT_SRC={source} does not import: {type(error).__name__}: {error}"
     return f"2026 source tree at {source}"
+
+
+def save(data: dict[str, Any], path: Path | None) -> None:
+    """Write the results so far (after every measurement: a run cut short keeps what it measured)."""
+    if path:
+        write_text_atomically(path, json.dumps(data, indent=2) + "\n")
 
 
 def release(device: torch.device) -> None:
@@ -424,9 +455,13 @@ def main() -> None:
                   f"built in {time.perf_counter() - start:.1f} s", file=sys.stderr)
             hparams = method_hparams(model_name, config.num_hidden_layers, stats_dir, len(texts), target)
             write_statistics(model, tok, texts, hparams["BLUE"], stats_dir, label, args.batch_size)
+            # Throughput first, on the fresh model: it needs no edit, and a run cut short keeps it.
+            data["statistics"].append({"model": model_name, **bench_statistics(
+                model, tok, texts, hparams["BLUE"], args.batch_size, args.repeats, device)})
+            save(data, args.json)
             runs = {name: (applies[name], hparams[name]) for name in methods if name in applies}
             if any(name in EASYEDIT_METHODS for name in methods):
-                runs.update(easyedit_methods(hparams, stats_dir, workdir, model, tok, target))
+                runs.update(easyedit_methods(hparams, stats_dir, workdir, model, tok, target, methods))
             for method in methods:
                 if method == "PAC" and model_name not in args.pac_models:
                     continue
@@ -444,12 +479,12 @@ def main() -> None:
                 data["edits_results"].append(row)
                 print(f"{model_name} {method}: {fmt(row['s_per_edit'], '.3f')} s/edit, peak {fmt(row['peak_gib'])} GiB "
                       f"{row.get('error', '')}", file=sys.stderr)
+                # What this method remembered about the model (AlphaEdit's projectors and running key
+                # moments, cached statistics) must not count against the next method's memory.
+                forget_model(model)
                 release(device)
-            data["statistics"].append({"model": model_name, **bench_statistics(
-                model, tok, texts, hparams["BLUE"], args.batch_size, args.repeats, device)})
-            add_ratios(data["edits_results"])
-            if args.json:  # after every model: a run cut short keeps what it measured
-                write_text_atomically(args.json, json.dumps(data, indent=2) + "\n")
+                add_ratios(data["edits_results"])
+                save(data, args.json)
             del model, hparams, runs
             release(device)
     text = report(data)
