@@ -14,7 +14,8 @@ trained and cached on first use), with fact edits the model's knowledge must be 
   of scored weights (``mlp_out``, ``mlp_all``), each search timed; every ``rank_by`` x
   ``tukey_k`` reading of them is judged (the readings share the gradients, so they cost the same);
 * **causal tracing**: ROME's indirect effect of each layer's output at the subject's last token
-  (:mod:`easyedit_plugins.evaluation.causal_tracing`); the layer with the largest effect.
+  (:mod:`easyedit_plugins.evaluation.causal_tracing`), over the proxy prompts whose subject does
+  not end the prompt; the layer with the largest effect.
 
 Every layer is then judged on held-out TEST requests, edited one at a time at every layer (so
 each variant's whole ordering can be compared with editing, by Spearman's correlation), next to
@@ -84,9 +85,21 @@ def per_layer_metrics(model: Any, tok: Any, requests: list[dict[str, Any]], hpar
     return table
 
 
+def tracing_requests(requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The requests whose prompt does not end with the subject (all of them if none does not).
+
+    Where the subject ends the prompt, its last token IS the final token, whose effect grows
+    towards the last layer whatever the model does at the subject; on the natural world those
+    prompts pulled the tracing baseline's layer to the top of the stack. Causal tracing locates
+    the subject's site only where the subject and the final token are apart.
+    """
+    apart = [r for r in requests if not r["prompt"].rstrip().endswith(r["subject"])]
+    return apart or requests
+
+
 def causal_tracing(model: Any, tok: Any, requests: list[dict[str, Any]], spec: Any, seed: int = 0) -> list[float]:
     """Mean indirect effect of restoring each layer's output at the subject's last token."""
-    cases = [TracingCase(r["prompt"], r["subject"], r["ground_truth"]) for r in requests]
+    cases = [TracingCase(r["prompt"], r["subject"], r["ground_truth"]) for r in tracing_requests(requests)]
     return causal_trace(model, tok, cases, spec, seed=seed).subject_last
 
 
@@ -133,7 +146,7 @@ def measure_world(args: argparse.Namespace, arch: str, seed: int) -> dict[str, A
         "world_version": world_parameters(args.preset, arch, seed)["world_version"], "model_dir": world.path.name,
         "proxy_table": results["brute_force"], "test_table": test_table,
         "lga_scores": {weights: results[f"lga_{weights}"] for weights in WEIGHTS},
-        "causal_effects": results["causal_tracing"],
+        "causal_effects": results["causal_tracing"], "causal_prompts": len(tracing_requests(proxy)),
         "wall_seconds": wall, "cpu_seconds": cpu, "statistics_seconds": statistics_seconds,
     }
 

@@ -15,9 +15,10 @@ importable, else the package's reference modes: the report says which), BLUE-MEM
 BLUE-AlphaEdit over one stream of ``--edits`` counterfactual facts, once per ``--batches`` size,
 evaluated at ``--checkpoints``, on a critical range at least three layers wide so that BLUE
 really skips the middle ones (checked: the layers whose FFN output matrix changed). The stream
-is capped at the facts the world can edit (the test world has 360 facts, the natural one 600),
-and the report says so. Headline: greedy exact match of the whole answer after the LAST edit;
-teacher-forced token accuracy (the paper's metric) beside it.
+is capped at the facts the world can edit (those the model knows at two trained templates: 479 of
+the natural world's 480 for GPT-2, seed 0) less the ``--locality`` facts that no request may edit,
+because locality is measured on them; the report says so. Headline: greedy exact match of the
+whole answer after the LAST edit; teacher-forced token accuracy (the paper's metric) beside it.
 """
 
 from __future__ import annotations
@@ -47,8 +48,11 @@ FALLBACK_LAYERS = {"natural": [1, 2, 3, 4]}
 #: Sizes per run kind: edits, batch sizes, checkpoints, locality facts, target steps.
 SIZES = {
     "quick": dict(edits=40, batches=[10, 20], checkpoints=[10, 20, 40], locality=60, v_num_grad_steps=30),
-    "test": dict(edits=300, batches=[10, 100], checkpoints=[10, 100, 300], locality=300, v_num_grad_steps=100),
-    "default": dict(edits=1000, batches=[10, 100], checkpoints=[10, 100, 500, 1000], locality=300, v_num_grad_steps=100),
+    # The stream stops short of the `locality` facts kept unedited: the test world can edit 360 facts,
+    # the natural one 479 (GPT-2, seed 0), so these sizes give streams of 300 and 329 edits.
+    "test": dict(edits=300, batches=[10, 100], checkpoints=[10, 100, 300], locality=60, v_num_grad_steps=100),
+    "default": dict(edits=1000, batches=[10, 100], checkpoints=[10, 100, 200, 300, 400, 500, 1000], locality=150,
+                    v_num_grad_steps=100),
 }
 
 
@@ -80,6 +84,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def checkpoints_for(batch: int, edits: int, asked: list[int]) -> list[int]:
     """The asked checkpoints that fall on a call boundary of ``batch``, and the last edit."""
     return sorted({c for c in asked if c <= edits and c % batch == 0} | {edits})
+
+
+def stream_length(asked: int, editable: int, locality: int, largest_batch: int) -> int:
+    """How many facts the stream edits: ``asked``, less if the world cannot edit that many and keep
+    ``locality`` facts unedited.
+
+    Locality is measured on facts no request edits, so a stream of every editable fact would leave
+    none (a 479-fact stream on the natural world had one); the stream stops short of that reserve.
+    """
+    edits = min(asked, editable - locality)
+    if edits < largest_batch:
+        raise SystemExit(f"the world can edit {editable} facts; keeping {locality} unedited for locality leaves "
+                         f"{max(edits, 0)}, fewer than a batch of {largest_batch} (lower --locality or the batch size)")
+    return edits
 
 
 def run_one(args: argparse.Namespace, batch: int, edits: int, layers: list[int], folder: Path) -> dict[str, Any]:
@@ -195,7 +213,8 @@ def section_markdown(args: argparse.Namespace, runs: dict[int, dict[str, Any]], 
         "",
     ]
     if edits < args.edits:
-        lines += [f"The world can edit {editable} facts: the stream is capped at {edits} of the {args.edits} asked.", ""]
+        lines += [f"The world can edit {editable} facts and {args.locality} of them stay unedited for locality: the "
+                  f"stream is capped at {edits} of the {args.edits} asked.", ""]
     lines += ["Paper (Llama3-8B, CounterFact, 2000 edits in batches of 100; efficacy / generalisation / specificity, "
               "percent):", ""]
     lines += markdown_table(["method", "efficacy", "generalisation", "specificity"],
@@ -224,7 +243,7 @@ def main() -> None:
     world = load_world_model(args.preset, args.arch, args.seed, threads=args.threads)
     layers = critical_range(args.preset, world.model.config.num_hidden_layers, args.layers)
     editable = editable_fact_count(world.world, world.knows)
-    edits = min(args.edits, editable)
+    edits = stream_length(args.edits, editable, args.locality, max(args.batches))
     del world
     folder = args.section_json.parent / "BLUE"
     runs: dict[int, dict[str, Any]] = {}

@@ -198,8 +198,10 @@ def markdown(raw: Mapping[str, Any], plots: Sequence[str]) -> str:
         "layer. A variant's ordering ranks the layers inside Tukey's fences by its reading of S_l and the fenced-out "
         "layers below them (tied); rho is Spearman's correlation (average ranks for ties) of that ordering with the "
         "per-layer test scores, n/a where either side is constant. Regret: brute force layer's test score minus the "
-        "picked layer's (negative: the variant's layer did better on the test set). 'flat': causal tracing gave every "
-        "layer the same effect, so its layer is the lowest by the tie rule, not a reading.",
+        "picked layer's (negative: the variant's layer did better on the test set). Causal tracing reads the proxy "
+        "prompts whose subject does not end the prompt (where it does, the subject's last token is the final token). "
+        "'flat': causal tracing gave every layer the same effect, so its layer is the lowest by the tie rule, not a "
+        "reading.",
         "",
         *_world_table(analyses, default, favoured),
         "",

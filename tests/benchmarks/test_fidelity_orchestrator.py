@@ -128,6 +128,17 @@ def test_a_section_keeps_its_key_when_only_another_sections_options_change():
     assert fidelity.REGISTRY["DMLE"].extra(fewer_rules)[-2:] == ["--rules", "4"]
 
 
+def test_spelling_out_a_sections_default_world_keeps_its_key():
+    plain = fidelity.parse_args(["--preset", "natural"])
+    spelled = fidelity.parse_args(["--preset", "natural", "--seed", "0", "--arch", "gpt2"])
+    for section in ("BLUE", "DMLE", "PAC"):
+        assert fidelity.settings_key(plain, section) == fidelity.settings_key(spelled, section)
+        assert fidelity.settings_key(plain, section) != fidelity.settings_key(
+            fidelity.parse_args(["--preset", "natural", "--seed", "1"]), section)
+    # without --seed, LGA covers two seeds: seed 0 alone is another measurement
+    assert fidelity.settings_key(plain, "LGA") != fidelity.settings_key(spelled, "LGA")
+
+
 def test_a_retrained_world_does_not_reuse_parts_of_the_earlier_version(monkeypatch):
     args = fidelity.parse_args(["--preset", "natural"])
     before = fidelity.settings_key(args)

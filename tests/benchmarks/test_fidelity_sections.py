@@ -36,6 +36,15 @@ def test_the_critical_range_is_at_least_three_consecutive_layers():
             fidelity_blue.critical_range("test", 4, wrong)
 
 
+def test_the_stream_leaves_the_locality_facts_unedited():
+    # natural world, GPT-2 seed 0: 479 editable facts; 150 kept for locality leave 329 to edit
+    assert fidelity_blue.stream_length(1000, 479, 150, 100) == 329
+    assert fidelity_blue.stream_length(300, 360, 60, 100) == 300  # the test world: the asked length fits
+    assert fidelity_blue.stream_length(40, 360, 60, 20) == 40
+    with pytest.raises(SystemExit, match="keeping 300 unedited for locality leaves 60, fewer than a batch of 100"):
+        fidelity_blue.stream_length(300, 360, 300, 100)
+
+
 def test_checkpoints_fall_on_call_boundaries_and_the_last_edit_is_always_one():
     assert fidelity_blue.checkpoints_for(100, 300, [10, 100, 300]) == [100, 300]
     assert fidelity_blue.checkpoints_for(10, 250, [10, 100, 500, 1000]) == [10, 100, 250]

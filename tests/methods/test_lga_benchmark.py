@@ -146,3 +146,12 @@ def test_quick_runs_are_ci_sized_on_the_test_preset():
     args = bench_lga_bruteforce.parse_args(["--quick", "--preset", "natural"])
     assert (args.preset, args.proxy, args.test) == ("test", 8, 8)
     assert args.arches == ["gpt2", "llama"] and args.seeds == [0, 1]
+
+
+def test_causal_tracing_reads_only_prompts_whose_subject_is_apart_from_the_final_token():
+    at_end = {"prompt": "The city where Tomas Lerin lives is home to Tomas Lerin", "subject": "Tomas Lerin"}
+    at_start = {"prompt": "Tomas Lerin lives in the city of", "subject": "Tomas Lerin"}
+    in_middle = {"prompt": "The mother tongue of Ana Vel is", "subject": "Ana Vel"}
+    assert bench_lga_bruteforce.tracing_requests([at_end, at_start, in_middle]) == [at_start, in_middle]
+    # where every subject ends its prompt there is nothing else to read: all of them are traced
+    assert bench_lga_bruteforce.tracing_requests([at_end]) == [at_end]
