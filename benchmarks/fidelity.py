@@ -20,7 +20,8 @@ same settings reuses it (``--force`` reruns), and a section interrupted half-way
 bench_compare's own per-method parts. A failing section does not stop the others: the report
 says which failed and shows the end of its output, and the exit code is 1. The report is
 ``<out>/fidelity-<date>.md`` for the natural world, ``fidelity-<preset>-<date>.md`` otherwise
-(``-quick`` added for ``--quick``), with ``.json`` (every section's raw data) and the plots.
+(``-quick`` added for ``--quick``; a run of some ``--sections`` appends their names, so it never
+replaces the report of all four), with ``.json`` (every section's raw data) and the plots.
 """
 
 from __future__ import annotations
@@ -157,8 +158,15 @@ def settings_key(args: argparse.Namespace, section: str | None = None) -> str:
 
 
 def report_name(args: argparse.Namespace, today: str) -> str:
+    """``fidelity[-<preset>][-quick]-<date>``, with the sections appended when only some ran.
+
+    A run of some sections names them, so that it never replaces a report of all four written
+    the same day (a run of one section to refresh it once overwrote the complete report).
+    """
     name = "fidelity" if args.preset == "natural" else f"fidelity-{args.preset}"
-    return f"{name}{'-quick' if args.quick else ''}-{today}"
+    some = [s for s in SECTIONS if s in args.sections]
+    suffix = "" if len(some) == len(SECTIONS) else "-" + "-".join(some)
+    return f"{name}{'-quick' if args.quick else ''}-{today}{suffix}"
 
 
 def _as_typed(path: Path) -> str:

@@ -107,6 +107,17 @@ def test_a_second_run_reuses_finished_sections_and_force_reruns_them(fakes, tmp_
     assert runs.read_text().split() == [*fidelity.SECTIONS, "PAC"]
 
 
+def test_a_run_of_some_sections_writes_its_own_report_beside_the_full_one(fakes, tmp_path):
+    out = tmp_path / "out"
+    assert run(fakes, out) == 0
+    full = only_report(out)
+    before = full.read_text()
+    assert run(fakes, out, "--force", "--sections", "PAC", "LGA") == 0
+    assert full.read_text() == before  # the report of all four stays whole
+    partial = out / f"{full.stem}-LGA-PAC.md"  # named in the sections' own order
+    assert partial.exists() and "## PAC:" in partial.read_text() and "## BLUE:" not in partial.read_text()
+
+
 def test_other_settings_do_not_reuse_and_a_section_subset_keeps_the_settings_key():
     base = fidelity.parse_args(["--preset", "test"])
     assert fidelity.settings_key(base) == fidelity.settings_key(fidelity.parse_args(["--preset", "test", "--sections",
@@ -190,7 +201,7 @@ def test_the_report_is_written_atomically(fakes, tmp_path, monkeypatch):
 
     monkeypatch.setattr(os, "replace", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        run(fakes, out, "--force", "--sections", "BLUE")
+        run(fakes, out, "--force")
     monkeypatch.undo()
     assert report.read_text() == before  # the old report, whole
     assert sorted(p.name for p in out.iterdir()) == files_before  # and no half-written file beside it
