@@ -63,6 +63,7 @@ from dmle_fidelity_report import (
     FREE_CONSTRAINTS, choose_setting, claims, delta, loss_statistics, loss_table, method_summary,
     metrics_table, parse_candidate, percent, token_finding,
 )
+from fidelity_section import DEFAULT_WORLD
 from results_file import RESULTS_DIR, command_line, machine, write_result
 from bench_blue import settings as easyedit_settings
 from easyedit_plugins.core.archspec import arch_spec
@@ -89,8 +90,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--preset", default=None,
                         help="world preset (default natural, the report's; with --quick test)")
-    parser.add_argument("--arch", default="gpt2")
-    parser.add_argument("--seed", type=int, default=0, help="world seed, also the requests' and templates' seed")
+    parser.add_argument("--arch", default=DEFAULT_WORLD[0])
+    parser.add_argument("--seed", type=int, default=DEFAULT_WORLD[1],
+                        help="world seed, also the requests' and templates' seed")
     parser.add_argument("--rules", type=int, default=None, help="edit only the first N usable rules (default: all)")
     parser.add_argument("--candidates", nargs="+", default=None,
                         help="target settings tried, TEMPLATES:STEPS[:free] with TEMPLATES sampled or bare; "

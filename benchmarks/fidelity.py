@@ -42,6 +42,7 @@ from typing import Any, Callable
 
 from easyedit_plugins.world.presets import preset_named
 from fidelity_report import SECTIONS, check_report, write_report
+from fidelity_section import DEFAULT_WORLD
 from results_file import RESULTS_DIR, command_line, machine
 
 BENCHMARKS = Path(__file__).resolve().parent
@@ -131,9 +132,9 @@ SECTION_OPTIONS: dict[str, tuple[str, ...]] = {
 }
 
 
-#: The world model a section measures when neither ``--arch`` nor ``--seed`` is given (its script's
-#: defaults). LGA is absent: without them it covers every architecture and two seeds.
-SECTION_DEFAULT_WORLD: dict[str, tuple[str, int]] = {"BLUE": ("gpt2", 0), "DMLE": ("gpt2", 0), "PAC": ("gpt2", 0)}
+#: The sections that measure one world model, by default ``DEFAULT_WORLD`` (their scripts' defaults).
+#: LGA is not among them: without ``--arch``/``--seed`` it covers every architecture and two seeds.
+ONE_WORLD_SECTIONS = ("BLUE", "DMLE", "PAC")
 
 
 def settings_key(args: argparse.Namespace, section: str | None = None) -> str:
@@ -141,15 +142,15 @@ def settings_key(args: argparse.Namespace, section: str | None = None) -> str:
 
     A section's key leaves out the other sections' options, so measuring one section with other
     settings does not rerun the rest, and names the world model the section measures, so that
-    spelling out its default (``--seed 0``) reuses what the defaults measured. The preset's data version is part of it, so parts measured
-    on an earlier version of the world are never reused for a retrained one.
+    spelling out its default (``--seed 0``) reuses what the defaults measured. The preset's data
+    version is part of it, so parts measured on an earlier version of the world are never reused
+    for a retrained one.
     """
     own = SECTION_OPTIONS[section] if section else tuple(o for options in SECTION_OPTIONS.values() for o in options)
     fields = {name: getattr(args, name) for name in ("preset", "arch", "seed", "threads", "quick", *own)}
-    if section in SECTION_DEFAULT_WORLD:  # `--seed 0` and no --seed measure the same world: one key
-        default_arch, default_seed = SECTION_DEFAULT_WORLD[section]
-        fields["arch"] = args.arch or default_arch
-        fields["seed"] = default_seed if args.seed is None else args.seed
+    if section in ONE_WORLD_SECTIONS:  # `--seed 0` and no --seed measure the same world: one key
+        fields["arch"] = args.arch or DEFAULT_WORLD[0]
+        fields["seed"] = DEFAULT_WORLD[1] if args.seed is None else args.seed
     fields["easyedit"] = os.environ.get("EASYEDIT_SRC") or None
     fields["world_version"] = preset_named(args.preset).world.data_version
     if section:
