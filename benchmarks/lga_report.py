@@ -59,6 +59,11 @@ def claims(analyses: Sequence[Mapping[str, Any]], summary: Mapping[str, Any]) ->
     rephrase = sum(o["generalisation"] - t["generalisation"] for o, t in zip(ours, traced)) / worlds
     flat = summary["causal_tracing"]["flat_worlds"]
     faster = speedups(analyses, default)
+    first = summary["first_layer"]
+    # a pick of layer 0 everywhere is what a rule with no search gives: say so beside the verdict
+    only_first = ("; it picked layer 0 in every world model, as the search-free rule 'always layer 0' does "
+                  f"(regret {first['mean_regret']:.3f}): these worlds cannot tell the two apart"
+                  if all(a["variants"][default.key]["layer"] == 0 for a in analyses) else "")
     return [
         {"claim": "a fixed layer edits almost as well as the per-request best layer",
          "paper": "the golden layer edits almost as well as the sample-wise optimal layer",
@@ -69,12 +74,12 @@ def claims(analyses: Sequence[Mapping[str, Any]], summary: Mapping[str, Any]) ->
          "paper": "the golden layer is found by LGA on a small proxy set",
          "measured": f"LGA ({default.name}) picks brute force's layer in {row['picks_brute_force_layer']}/{worlds} "
                      f"world models; test score {row['mean_test_score']:.3f} vs brute force's {brute:.3f} "
-                     f"(mean regret {row['mean_regret']:.3f}, tolerance {REGRET_TOLERANCE})",
+                     f"(mean regret {row['mean_regret']:.3f}, tolerance {REGRET_TOLERANCE}){only_first}",
          "metric": METRIC, "holds": row["mean_regret"] <= REGRET_TOLERANCE},
         {"claim": "LGA's layer edits better than the causal-tracing layer",
          "paper": "up to +8.56% rewrite and +9.16% rephrase accuracy over the causal-tracing layer",
          "measured": f"efficacy {rewrite:+.3f}, generalisation {rephrase:+.3f} (LGA minus causal tracing, mean over "
-                     f"{worlds} world models; tracing flat in {flat} of them)",
+                     f"{worlds} world models; tracing flat in {flat} of them){only_first}",
          "metric": "greedy exact match of the whole answer after one single-layer edit (efficacy = rewrite, "
                    "generalisation = rephrase)",
          "holds": None if flat == worlds else (rewrite >= 0 and rephrase >= 0)},
@@ -169,13 +174,17 @@ def verdict(analyses: Sequence[Mapping[str, Any]], summary: Mapping[str, Any]) -
             f"picks brute force's layer {ours['picks_brute_force_layer']}/{worlds} times, mean Spearman "
             f"{_number(ours['mean_spearman'], 2)}. ")
     if favoured == default:
-        return text + "No other variant does better on these measurements."
-    text += (f"The variant these measurements favour (lowest mean regret, then most picks of brute force's "
-             f"layer, then Spearman) is {favoured.name}: regret {best['mean_regret']:+.3f}, "
-             f"{best['picks_brute_force_layer']}/{worlds} picks, Spearman {_number(best['mean_spearman'], 2)}.")
-    if all(a["variants"][favoured.key]["layer"] == 0 for a in analyses):
-        text += (" It picked layer 0 in every world model: the same layers as the search-free rule 'always layer 0', "
-                 "so these measurements cannot tell it from that rule.")
+        text += "No other variant does better on these measurements."
+    else:
+        text += (f"The variant these measurements favour (lowest mean regret, then most picks of brute force's "
+                 f"layer, then Spearman) is {favoured.name}: regret {best['mean_regret']:+.3f}, "
+                 f"{best['picks_brute_force_layer']}/{worlds} picks, Spearman {_number(best['mean_spearman'], 2)}.")
+    for role, variant in (("The default", default), ("The favoured variant", favoured)):
+        if all(a["variants"][variant.key]["layer"] == 0 for a in analyses):
+            text += (f" {role} picked layer 0 in every world model: the same layers as the search-free rule "
+                     "'always layer 0', so these measurements cannot tell it from that rule.")
+        if favoured == default:
+            break
     return text
 
 

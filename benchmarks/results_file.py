@@ -71,14 +71,36 @@ def write_result(name: str, results: dict[str, Any], summary: str) -> Path:
               "machine": machine(), "command": command_line(), "summary": summary, "results": results}
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     path = RESULTS_DIR / f"{name}-{today}.json"
-    write_atomically(path, lambda stream: stream.write(json.dumps(record, indent=2) + "\n"))
-    lines = [f"# {name}, {today}", "", summary, "", f"* Command: `{record['command']}`",
-             f"* Machine: {record['machine']['cpu']}, {record['machine']['cores']} usable core(s), load average "
-             f"{record['machine']['load_average']}, Python {record['machine']['python']}, torch "
-             f"{record['machine']['torch']}, transformers {record['machine']['transformers']}",
-             f"* Raw measurements: [`{path.name}`]({path.name})", ""]
-    write_atomically(path.with_suffix(".md"), lambda stream: stream.write("\n".join(lines)))
+    _write_record(path, record)
     return path
+
+
+def rewrite_summary(path: Path, summary: str) -> dict[str, Any]:
+    """Give the result file ``path`` (and its ``.md``) a new ``summary`` rendered from its own raw
+    measurements, keeping when, where and by which command they were measured; the file records
+    when and by which command it was rendered again. Returns the rewritten record."""
+    record = json.loads(path.read_text(encoding="utf-8"))
+    record["summary"] = summary
+    record["rendered_again"] = {"date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+                                "command": command_line()}
+    _write_record(path, record)
+    return record
+
+
+def _write_record(path: Path, record: dict[str, Any]) -> None:
+    write_atomically(path, lambda stream: stream.write(json.dumps(record, indent=2) + "\n"))
+    measured = record["machine"]
+    lines = [f"# {record['benchmark']}, {record['date'][:10]}", "", record["summary"], "",
+             f"* Command: `{record['command']}`",
+             f"* Machine: {measured['cpu']}, {measured['cores']} usable core(s), load average "
+             f"{measured['load_average']}, Python {measured['python']}, torch "
+             f"{measured['torch']}, transformers {measured['transformers']}",
+             f"* Raw measurements: [`{path.name}`]({path.name})"]
+    if "rendered_again" in record:
+        again = record["rendered_again"]
+        lines.append(f"* Text rendered again from the raw measurements on {again['date'][:10]} by "
+                     f"`{again['command']}` (the measurements are unchanged)")
+    write_atomically(path.with_suffix(".md"), lambda stream: stream.write("\n".join(lines + [""])))
 
 
 def produced_by(command: str) -> list[str]:

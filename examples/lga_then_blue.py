@@ -4,8 +4,8 @@
 
 LGA scores every layer by the inner product of two gradients on a proxy set of edits (of the
 NLL of the original answer and of the new target, with respect to the layer's MLP output
-weights), drops outlying scores with Tukey's fences and keeps the best layer or a window around
-it. Step 1 runs the search directly and prints the scores; step 2 lets BLUE do the same by
+weights), ranks the layers by it (by default the most negative score first; Tukey's fences can
+drop outlying scores first) and keeps the best layer or a window around it. Step 1 runs the search directly and prints the scores; step 2 lets BLUE do the same by
 itself with ``layer_selection: lga``, the way an EasyEdit hparams file asks for it, and edits
 facts that were not in the proxy set.
 """

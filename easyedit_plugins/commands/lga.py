@@ -49,10 +49,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--num-layers", type=int, help="layers for topk/window (default: as many as the method lists)")
     parser.add_argument("--group-selection", choices=SELECTION_RULES,
                         help="rule for each stage of a staged method such as DMLE (default window)")
-    parser.add_argument("--tukey-k", type=float, help="Tukey fence factor k (default 1)")
-    parser.add_argument("--no-tukey", action="store_true", help="rank every layer, no Tukey filtering")
-    parser.add_argument("--rank-by", choices=RANK_BY, help="rank layers by the signed score (default), "
-                                                                    "its negation or its magnitude")
+    parser.add_argument("--tukey-k", type=float,
+                        help="drop layers outside Tukey's fences with this k before ranking (default: no fences; "
+                             "the reconstructed paper rule uses 1)")
+    parser.add_argument("--no-tukey", action="store_true",
+                        help="rank every layer, no Tukey filtering (the default; overrides a --config file's tukey_k)")
+    parser.add_argument("--rank-by", choices=RANK_BY,
+                        help="rank layers by the negated score (default: where the old and new answers' gradients "
+                             "conflict most), the signed score (the reconstructed paper rule) or its magnitude")
     parser.add_argument("--weights", choices=SCORED_WEIGHTS,
                         help="mlp_out: the MLP output projection (default); mlp_all: every MLP weight matrix")
     parser.add_argument("--original-answer", choices=ORIGINAL_ANSWERS,
@@ -145,7 +149,8 @@ def _wrapped_scores(scores: list[float]) -> list[str]:
 def _header(report: LGAReport, args: argparse.Namespace, fingerprint: str) -> str:
     config = report.config
     rule = config.group_selection if report.staged else config.selection
-    tukey = "none" if config.tukey_k is None else f"k = {config.tukey_k:g}"
+    among = "every layer (no Tukey fences)" if config.tukey_k is None else \
+        f"the layers inside Tukey's fences (k = {config.tukey_k:g})"
     lines = [
         f"{args.method} hyperparameters with layers chosen by LGA (Layer Gradient Analysis, arXiv 2602.20207).",
         f"Written by `easyedit-plugins lga` on {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}.",
@@ -155,7 +160,7 @@ def _header(report: LGAReport, args: argparse.Namespace, fingerprint: str) -> st
         f"score: sum over the proxy requests of <g_old, g_new>, gradients of the answer-only NLL w.r.t. the "
         f"{'MLP output projection' if config.weights == 'mlp_out' else 'MLP weight matrices'} of each layer "
         f"({config.weights}); search took {report.scores.seconds:.1f} s",
-        f"selection: {rule}, ranked by the {config.rank_by} score among layers inside Tukey's fences ({tukey})",
+        f"selection: {rule}, ranked by the {config.rank_by} score among {among}",
         f"base settings: {args.base_hparams or 'the defaults of ' + args.method}",
     ]
     for name, choice in report.choices.items():

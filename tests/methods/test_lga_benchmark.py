@@ -155,3 +155,50 @@ def test_causal_tracing_reads_only_prompts_whose_subject_is_apart_from_the_final
     assert bench_lga_bruteforce.tracing_requests([at_end, at_start, in_middle]) == [at_start, in_middle]
     # where every subject ends its prompt there is nothing else to read: all of them are traced
     assert bench_lga_bruteforce.tracing_requests([at_end]) == [at_end]
+
+
+def test_the_verdict_flags_a_default_that_only_ever_picks_layer_0():
+    # the synthetic worlds' largest-magnitude, most negative mlp_out score is layer 0's
+    assert default_variant() == Variant("negated", None, "mlp_out")
+    section = lga_report.build_section(synthetic_raw(), None, BENCHMARKS)
+    assert "The default picked layer 0 in every world model" in section["markdown"]
+
+
+def committed_analyses(name: str) -> list[dict]:
+    record = json.loads((BENCHMARKS / "results" / name).read_text(encoding="utf-8"))
+    return record["results"]["analyses"]
+
+
+def test_the_default_is_the_reading_the_committed_brute_force_evidence_favours():
+    """The default follows the measurements over both world families (docs/methods.md, LGA): a
+    new brute-force run that favours another reading should change the default and its docs."""
+    analyses = (committed_analyses("lga-bruteforce-test-2026-11-26.json")
+                + committed_analyses("lga-bruteforce-natural-2026-11-27.json"))
+    summary = aggregate(analyses)
+    assert summary["worlds"] == 8
+    assert best_variant(summary) == default_variant().key
+    paper_rule = summary["variants"][Variant("signed", 1.0, "mlp_out").key]
+    assert summary["variants"][default_variant().key]["mean_regret"] < paper_rule["mean_regret"]
+
+
+def test_render_again_keeps_the_measurement_and_rewrites_the_text(tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["bench_lga_bruteforce.py", "--render", "x.json"])
+    raw = synthetic_raw()
+    measured = {"cpu": "then", "cores": 2, "load_average": [1.0, 1.0, 1.0], "python": "3", "torch": "t",
+                "transformers": "tf"}
+    path = tmp_path / "lga-bruteforce-test-2026-01-01.json"
+    path.write_text(json.dumps({"benchmark": "lga-bruteforce-test", "date": "2026-01-01T00:00:00+00:00",
+                                "machine": measured, "command": "python measure.py", "summary": "old text",
+                                "results": raw | {"plot": None}}), encoding="utf-8")
+    part = tmp_path / "parts" / "LGA.json"
+    bench_lga_bruteforce.render_again(path, part)
+    record = json.loads(path.read_text(encoding="utf-8"))
+    assert (record["date"], record["machine"], record["command"]) == ("2026-01-01T00:00:00+00:00", measured,
+                                                                       "python measure.py")
+    assert record["results"]["analyses"] == raw["analyses"] and record["summary"] != "old text"
+    assert default_variant().name in record["summary"] and "rendered_again" in record
+    text = path.with_suffix(".md").read_text(encoding="utf-8")
+    assert text.startswith("# lga-bruteforce-test, 2026-01-01") and "rendered again" in text
+    section = json.loads(part.read_text(encoding="utf-8"))
+    assert (section["date"], section["command"]) == ("2026-01-01", "python measure.py")
+    assert section["claims"] == lga_report.claims(raw["analyses"], raw["aggregate"])

@@ -95,7 +95,9 @@ def test_settings_from_a_yaml_file_with_a_json_proxy_set(tmp_path):
                               layer_selection_config=str(settings))
     selection = lga_select_layers(model, tok, [], hparams)
     assert selection.details["proxy_source"] == str(proxy) and selection.details["proxy_items"] == 3
-    assert selection.layers == choose_layers(selection.scores["all"], "topk", 2).layers
+    defaults = LGAHyperParams()
+    assert selection.layers == choose_layers(selection.scores["all"], "topk", 2, tukey_k=defaults.tukey_k,
+                                             rank_by=defaults.rank_by).layers
 
 
 def test_stage_groups_are_keyed_by_stage_name_and_scored_on_their_forms():
@@ -112,7 +114,8 @@ def test_stage_groups_are_keyed_by_stage_name_and_scored_on_their_forms():
     assert selection.details["groups"]["f_d"]["proxy_items"] == 4
     assert selection.details["groups"]["ins"]["proxy_items"] == 2
     for name, size in (("f_d", 2), ("ins", 3)):
-        assert selection.layers[name] == choose_layers(selection.scores[name], "window", size, tukey_k=None).layers
+        assert selection.layers[name] == choose_layers(selection.scores[name], "window", size, tukey_k=None,
+                                                       rank_by=LGAHyperParams().rank_by).layers
     edited = hparams.with_layer_selection(selection)
     assert [stage["layers"] for stage in edited.stages] == [selection.layers["f_d"], selection.layers["ins"]]
 

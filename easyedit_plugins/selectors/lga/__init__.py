@@ -4,9 +4,10 @@ The paper's finding: a fixed "golden layer" per model and method edits almost as
 best layer chosen per request by brute force, and it can be found on a small proxy set. LGA
 scores every layer by ``S_l = sum_i <g_old_i, g_new_i>``, the inner products of the gradients of
 the original answer's and the new target's NLL with respect to the layer's MLP weights
-(:mod:`.scores`, computed in factored form, :mod:`.gradients`), drops layers outside Tukey's
-fences (:mod:`.tukey`) and picks the best-ranked layer, or several (:mod:`.choose`); for staged
-methods (DMLE) one group per stage, scored on the stage's forms only (:mod:`.groups`).
+(:mod:`.scores`, computed in factored form, :mod:`.gradients`), optionally drops layers outside
+Tukey's fences (:mod:`.tukey`) and picks the best-ranked layer, or several (:mod:`.choose`); for
+staged methods (DMLE) one group per stage, scored on the stage's forms only (:mod:`.groups`).
+Which reading of ``S_l`` is the default, and the evidence for it: docs/methods.md, section 3.
 
 A method uses it with ``layer_selection: lga`` (settings: :class:`LGAHyperParams`, inline in
 ``layer_selection_config`` or in a file it names); ``easyedit-plugins lga`` writes a ready

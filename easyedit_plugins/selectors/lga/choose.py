@@ -75,11 +75,13 @@ def choose_layers(
     rule: SelectionRule,
     count: int = 1,
     *,
-    tukey_k: float | None = 1.0,
-    rank_by: RankBy = "signed",
+    tukey_k: float | None,
+    rank_by: RankBy,
 ) -> LayerChoice:
     """Apply the fences and ``rule`` (``count`` layers for ``window``; for ``topk`` at most
-    ``count``, as only layers inside the fences are ranked)."""
+    ``count``, as only layers inside the fences are ranked). ``tukey_k`` and ``rank_by`` have no
+    defaults here: :class:`LGAHyperParams` owns them, so a caller cannot drift from the shipped
+    reading by omission."""
     if count < 1:
         raise ValueError(f"the number of layers to choose must be at least 1, got {count}")
     fences = tukey_fences(scores, tukey_k)

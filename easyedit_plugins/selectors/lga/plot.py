@@ -33,12 +33,16 @@ def _y_range(scores: Sequence[float], choice: LayerChoice) -> tuple[float, float
 
 
 def _legend(mpl: Any, k: float | None) -> list[Any]:
+    chosen = mpl.Patch(facecolor=CHOSEN, edgecolor="black", label="chosen")
+    best = mpl.Line2D([], [], color=BEST, marker="*", markersize=10, linestyle="none", label="best layer")
+    if k is None:  # no fences: every layer is ranked, nothing is dropped
+        return [chosen, mpl.Patch(facecolor=KEPT, edgecolor="black", label="ranked (no Tukey fences)"), best]
     return [
-        mpl.Patch(facecolor=CHOSEN, edgecolor="black", label="chosen"),
+        chosen,
         mpl.Patch(facecolor=KEPT, edgecolor="black", label="inside the fences"),
         mpl.Patch(facecolor=DROPPED, edgecolor="black", hatch="///", label="outside the fences (dropped)"),
-        mpl.Line2D([], [], color=FENCE, linestyle="--", label=f"Tukey fences (k = {k})"),
-        mpl.Line2D([], [], color=BEST, marker="*", markersize=10, linestyle="none", label="best layer"),
+        mpl.Line2D([], [], color=FENCE, linestyle="--", label=f"Tukey fences (k = {k:g})"),
+        best,
     ]
 
 
