@@ -21,7 +21,8 @@ bench_compare's own per-method parts. A failing section does not stop the others
 says which failed and shows the end of its output, and the exit code is 1. The report is
 ``<out>/fidelity-<date>.md`` for the natural world, ``fidelity-<preset>-<date>.md`` otherwise
 (``-quick`` added for ``--quick``; a run of some ``--sections`` appends their names, so it never
-replaces the report of all four), with ``.json`` (every section's raw data) and the plots.
+replaces the report of all four; ``-easyedit`` ends the name of a run against EasyEdit's own
+baselines), with ``.json`` (every section's raw data) and the plots.
 """
 
 from __future__ import annotations
@@ -159,15 +160,18 @@ def settings_key(args: argparse.Namespace, section: str | None = None) -> str:
 
 
 def report_name(args: argparse.Namespace, today: str) -> str:
-    """``fidelity[-<preset>][-quick]-<date>``, with the sections appended when only some ran.
+    """``fidelity[-<preset>][-quick]-<date>[-<SECTIONS>][-easyedit]``.
 
     A run of some sections names them, so that it never replaces a report of all four written
-    the same day (a run of one section to refresh it once overwrote the complete report).
+    the same day (a run of one section to refresh it once overwrote the complete report). A run
+    with ``EASYEDIT_SRC`` set measures EasyEdit's own MEMIT and AlphaEdit instead of the
+    package's reference modes: it is named apart, so that neither report replaces the other.
     """
     name = "fidelity" if args.preset == "natural" else f"fidelity-{args.preset}"
     some = [s for s in SECTIONS if s in args.sections]
     suffix = "" if len(some) == len(SECTIONS) else "-" + "-".join(some)
-    return f"{name}{'-quick' if args.quick else ''}-{today}{suffix}"
+    baselines = "-easyedit" if os.environ.get("EASYEDIT_SRC") else ""
+    return f"{name}{'-quick' if args.quick else ''}-{today}{suffix}{baselines}"
 
 
 def _as_typed(path: Path) -> str:

@@ -59,6 +59,7 @@ def fakes(tmp_path, monkeypatch):
     runs = tmp_path / "runs.txt"
     monkeypatch.setenv("FAKE_RUNS", str(runs))
     monkeypatch.delenv("FAKE_FAIL", raising=False)
+    monkeypatch.delenv("EASYEDIT_SRC", raising=False)  # the reports' names below are the reference modes'
     return scripts, registry, runs
 
 
@@ -116,6 +117,16 @@ def test_a_run_of_some_sections_writes_its_own_report_beside_the_full_one(fakes,
     assert full.read_text() == before  # the report of all four stays whole
     partial = out / f"{full.stem}-LGA-PAC.md"  # named in the sections' own order
     assert partial.exists() and "## PAC:" in partial.read_text() and "## BLUE:" not in partial.read_text()
+
+
+def test_a_run_against_easyedits_own_baselines_is_named_apart(monkeypatch):
+    args = fidelity.parse_args(["--preset", "natural", "--sections", "BLUE"])
+    monkeypatch.delenv("EASYEDIT_SRC", raising=False)
+    assert fidelity.report_name(args, "2026-11-27") == "fidelity-2026-11-27-BLUE"
+    reference_key = fidelity.settings_key(args, "BLUE")
+    monkeypatch.setenv("EASYEDIT_SRC", "/somewhere/EasyEdit")
+    assert fidelity.report_name(args, "2026-11-27") == "fidelity-2026-11-27-BLUE-easyedit"
+    assert fidelity.settings_key(args, "BLUE") != reference_key  # and measured apart
 
 
 def test_other_settings_do_not_reuse_and_a_section_subset_keeps_the_settings_key():
