@@ -213,10 +213,7 @@ def main() -> None:
         folder = args.section_json.parent
         if args.plot and plot_path is None:
             plot_path = plot_layers(analyses, folder / "fidelity-parts" / f"lga-layers-{args.preset}.png")
-        section = build_section(raw, plot_path, folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        write_atomically(args.section_json, lambda stream: stream.write(json.dumps(section, indent=2) + "\n"))
-        print(f"section: {args.section_json}")
+        write_section_json(args.section_json, build_section(raw, plot_path, folder))
 
 
 def render_again(path: Path, section_json: Path | None) -> None:
@@ -230,10 +227,14 @@ def render_again(path: Path, section_json: Path | None) -> None:
     rewrite_summary(path, results_summary(section))
     print(f"results: {path}")
     if section_json:
-        section = build_section(raw, plot, section_json.parent) | measured
-        section_json.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(section_json, lambda stream: stream.write(json.dumps(section, indent=2) + "\n"))
-        print(f"section: {section_json}")
+        write_section_json(section_json, build_section(raw, plot, section_json.parent) | measured)
+
+
+def write_section_json(path: Path, section: dict[str, Any]) -> None:
+    """The fidelity report's LGA section, written atomically where the orchestrator asked for it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(path, lambda stream: stream.write(json.dumps(section, indent=2) + "\n"))
+    print(f"section: {path}")
 
 
 def results_stem(preset: str) -> str:

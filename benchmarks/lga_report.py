@@ -59,11 +59,10 @@ def claims(analyses: Sequence[Mapping[str, Any]], summary: Mapping[str, Any]) ->
     rephrase = sum(o["generalisation"] - t["generalisation"] for o, t in zip(ours, traced)) / worlds
     flat = summary["causal_tracing"]["flat_worlds"]
     faster = speedups(analyses, default)
-    first = summary["first_layer"]
     # a pick of layer 0 everywhere is what a rule with no search gives: say so beside the verdict
     only_first = ("; it picked layer 0 in every world model, as the search-free rule 'always layer 0' does "
-                  f"(regret {first['mean_regret']:.3f}): these worlds cannot tell the two apart"
-                  if all(a["variants"][default.key]["layer"] == 0 for a in analyses) else "")
+                  f"(regret {summary['first_layer']['mean_regret']:.3f}): these worlds cannot tell the two apart"
+                  if always_first_layer(analyses, default) else "")
     return [
         {"claim": "a fixed layer edits almost as well as the per-request best layer",
          "paper": "the golden layer edits almost as well as the sample-wise optimal layer",
@@ -179,13 +178,17 @@ def verdict(analyses: Sequence[Mapping[str, Any]], summary: Mapping[str, Any]) -
         text += (f"The variant these measurements favour (lowest mean regret, then most picks of brute force's "
                  f"layer, then Spearman) is {favoured.name}: regret {best['mean_regret']:+.3f}, "
                  f"{best['picks_brute_force_layer']}/{worlds} picks, Spearman {_number(best['mean_spearman'], 2)}.")
-    for role, variant in (("The default", default), ("The favoured variant", favoured)):
-        if all(a["variants"][variant.key]["layer"] == 0 for a in analyses):
+    roles = [("The default", default)] + ([("The favoured variant", favoured)] if favoured != default else [])
+    for role, variant in roles:
+        if always_first_layer(analyses, variant):
             text += (f" {role} picked layer 0 in every world model: the same layers as the search-free rule "
                      "'always layer 0', so these measurements cannot tell it from that rule.")
-        if favoured == default:
-            break
     return text
+
+
+def always_first_layer(analyses: Sequence[Mapping[str, Any]], variant: Variant) -> bool:
+    """Whether ``variant`` picked layer 0 in every world model, as a rule with no search would."""
+    return all(a["variants"][variant.key]["layer"] == 0 for a in analyses)
 
 
 def variant_named(key: str) -> Variant:
